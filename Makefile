@@ -1,0 +1,41 @@
+# TokenIM. The two commands a newcomer needs: `make dev` and `make test`.
+SHELL := /bin/bash
+FUNCTIONS := $(notdir $(wildcard functions/*))
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA)
+export EMULATOR ?= localstack
+
+.PHONY: build build-local dev test test-go bench lint docs-check clean credential
+
+## build: every function's bootstrap for Lambda (linux/arm64) in build/<name>/
+build:
+	@for f in $(FUNCTIONS); do echo "build $$f"; $(LAMBDA_BUILD) -o build/$$f/bootstrap ./functions/$$f || exit 1; done
+
+# sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR;
+# functions/<name> is the logical id without "Function", lower-cased.
+build-%Function:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo '$*' | tr 'A-Z' 'a-z')
+
+## build-local: the same bootstraps for this machine, for the local stack
+build-local:
+	@for f in $(FUNCTIONS); do CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o .tokenim/bin/$$f/bootstrap ./functions/$$f || exit 1; done
+
+## dev: the whole stack on this machine (see docs/local.md)
+dev:
+	./infra/scripts/dev.sh
+
+## test: everything CI runs, from nothing: installs and starts the emulator
+test:
+	./infra/scripts/test.sh
+
+## bench: benchmarks with AWS request counts (see README, Benchmarks)
+bench:
+	./infra/scripts/bench.sh
+
+lint:
+	go vet ./...
+	test -z "$$(gofmt -l functions shared infra)"
+	cfn-lint template.yaml
+
+clean:
+	rm -rf build .aws-sam

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/auth"
+)
+
+// Handler authorizes REST requests (Authorization: Bearer <token>) and
+// WebSocket handshakes (?token=<token>, or the Sec-WebSocket-Protocol
+// header, since browsers cannot set Authorization on a WebSocket).
+type Handler struct {
+	auth *auth.Service
+	log  *slog.Logger
+}
+
+// NewHandler builds the handler.
+func NewHandler(a *auth.Service, log *slog.Logger) *Handler { return &Handler{auth: a, log: log} }
+
+// errUnauthorized is the exact error string API Gateway turns into a 401
+// (the UNAUTHORIZED gateway response); any other error would be a 500.
+var errUnauthorized = errors.New("Unauthorized")
+
+// Handle returns an Allow policy with the principal as context, or
+// "Unauthorized". Caching is off in the template (a deleted user's token
+// must stop at once), so the policy names just this method.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	token := bearer(ev)
+	p, err := h.auth.Authenticate(ctx, token)
+	if err != nil {
+		code := apierror.CodeOf(err)
+		if code == apierror.Internal {
+			h.log.ErrorContext(ctx, "authorizer error", "request_id", ev.RequestContext.RequestID, "err", err.Error())
+			return events.APIGatewayCustomAuthorizerResponse{}, err
+		}
+		h.log.InfoContext(ctx, "denied", "request_id", ev.RequestContext.RequestID, "code", string(code))
+		return events.APIGatewayCustomAuthorizerResponse{}, errUnauthorized
+	}
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: principalID(p),
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{{
+				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{ev.MethodArn},
+			}},
+		},
+		Context: p.ContextFields(),
+	}, nil
+}
+
+func principalID(p auth.Principal) string {
+	if p.Kind == auth.KindAdmin {
+		return "admin:" + p.KeyID
+	}
+	return "user:" + p.UserID
+}
+
+func bearer(ev events.APIGatewayCustomAuthorizerRequestTypeRequest) string {
+	for k, v := range ev.Headers {
+		if strings.EqualFold(k, "Authorization") && v != "" {
+			return v
+		}
+	}
+	if t := ev.QueryStringParameters["token"]; t != "" {
+		return t
+	}
+	// Sec-WebSocket-Protocol: "tokenim, <token>" (a subprotocol list).
+	for k, v := range ev.Headers {
+		if strings.EqualFold(k, "Sec-WebSocket-Protocol") {
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part != "" && part != "tokenim" {
+					return part
+				}
+			}
+		}
+	}
+	return ""
+}

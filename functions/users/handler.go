@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/httpapi"
+	"github.com/tokenim/tokenim/shared/strictjson"
+	"github.com/tokenim/tokenim/shared/users"
+)
+
+// NewHandler builds the users function's routes.
+func NewHandler(s *users.Service, log *slog.Logger) *httpapi.Handler {
+	h := &handler{users: s}
+	return httpapi.New(log,
+		httpapi.Route{Method: "POST", Resource: "/v1/users", Handler: h.create},
+		httpapi.Route{Method: "GET", Resource: "/v1/users", Handler: h.list},
+		httpapi.Route{Method: "GET", Resource: "/v1/users/{user_id}", Handler: h.get},
+		httpapi.Route{Method: "PATCH", Resource: "/v1/users/{user_id}", Handler: h.update},
+		httpapi.Route{Method: "DELETE", Resource: "/v1/users/{user_id}", Handler: h.delete},
+	)
+}
+
+type handler struct{ users *users.Service }
+
+type createBody struct {
+	UserID    string            `json:"user_id"`
+	Nickname  string            `json:"nickname"`
+	AvatarURL string            `json:"avatar_url"`
+	Metadata  map[string]string `json:"metadata"`
+}
+
+func (h *handler) create(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	if err := r.Principal.Admin(); err != nil {
+		return httpapi.Response{}, err
+	}
+	var b createBody
+	if err := r.DecodeJSON(&b); err != nil {
+		return httpapi.Response{}, err
+	}
+	u, created, err := h.users.Create(ctx, r.Principal, users.CreateInput{UserID: b.UserID,
+		Profile: users.Profile{Nickname: b.Nickname, AvatarURL: b.AvatarURL, Metadata: b.Metadata}}, r.Header("Idempotency-Key"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	headers := map[string]string{"Location": "/v1/users/" + u.UserID}
+	if !created {
+		headers["Idempotent-Replayed"] = "true"
+	}
+	return httpapi.Response{Status: http.StatusCreated, Body: u, Headers: headers}, nil
+}
+
+func (h *handler) get(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	u, err := h.users.Get(ctx, r.Principal, r.PathParam("user_id"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, u), nil
+}
+
+// updateBody lists the mutable fields and, as raw JSON, the immutable ones
+// so that a client trying to change them hears immutable_field rather than
+// unknown_field.
+type updateBody struct {
+	Nickname  strictjson.Optional[string]            `json:"nickname"`
+	AvatarURL strictjson.Optional[string]            `json:"avatar_url"`
+	Metadata  strictjson.Optional[map[string]string] `json:"metadata"`
+	UserID    json.RawMessage                        `json:"user_id"`
+	CreatedAt json.RawMessage                        `json:"created_at"`
+	UpdatedAt json.RawMessage                        `json:"updated_at"`
+}
+
+func (h *handler) update(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	id := r.PathParam("user_id")
+	if err := users.ValidateID("user_id", id); err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := r.Principal.SelfOrAdmin(id); err != nil {
+		return httpapi.Response{}, err
+	}
+	var b updateBody
+	if err := r.DecodeJSON(&b); err != nil {
+		return httpapi.Response{}, err
+	}
+	for name, raw := range map[string]json.RawMessage{"user_id": b.UserID, "created_at": b.CreatedAt, "updated_at": b.UpdatedAt} {
+		if raw != nil {
+			return httpapi.Response{}, apierror.New(apierror.ImmutableField, "Field %q cannot be changed.", name).WithDetails(map[string]string{"field": name})
+		}
+	}
+	var p users.Patch
+	p.Nickname = optString(b.Nickname)
+	p.AvatarURL = optString(b.AvatarURL)
+	if b.Metadata.Set {
+		m := b.Metadata.Value
+		if b.Metadata.Null || m == nil {
+			m = map[string]string{}
+		}
+		p.Metadata = &m
+	}
+	u, err := h.users.Update(ctx, r.Principal, id, p)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, u), nil
+}
+
+func optString(o strictjson.Optional[string]) *string {
+	if !o.Set {
+		return nil
+	}
+	v := o.Value
+	return &v // null clears: Value is "" then
+}
+
+func (h *handler) delete(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	if err := h.users.Delete(ctx, r.Principal, r.PathParam("user_id")); err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusNoContent}, nil
+}
+
+func (h *handler) list(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	limit, err := r.Limit()
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.users.List(ctx, r.Principal, limit, r.Query("cursor"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}

@@ -1,0 +1,53 @@
+// Package app builds what every function needs once per cold start: the
+// logger, the AWS configuration, the store and the keys. A function's
+// main.go calls Load and then wires its own service and handler.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/awsclient"
+	"github.com/tokenim/tokenim/shared/config"
+	"github.com/tokenim/tokenim/shared/cursor"
+	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/store"
+)
+
+// App is the shared dependencies of a function.
+type App struct {
+	Log     *slog.Logger
+	AWS     aws.Config
+	DB      *store.DB
+	Tokens  *auth.Tokens
+	Cursors *cursor.Codec
+}
+
+// Load builds the dependencies. On failure it logs and exits: this runs
+// during INIT, where failing fast makes Lambda report the init error.
+func Load(ctx context.Context, function string) *App {
+	log := logging.New(function)
+	cfg, err := awsclient.Load(ctx)
+	if err != nil {
+		fail(log, "load aws config", err)
+	}
+	key, err := config.SigningKey(ctx, cfg)
+	if err != nil {
+		fail(log, "load signing key", err)
+	}
+	tokens, cursors, err := config.Keys(key)
+	if err != nil {
+		fail(log, "derive keys", err)
+	}
+	return &App{Log: log, AWS: cfg, DB: store.New(dynamodb.NewFromConfig(cfg), store.TablesFromEnv()), Tokens: tokens, Cursors: cursors}
+}
+
+func fail(log *slog.Logger, what string, err error) {
+	log.Error("init failed", "step", what, "err", err.Error())
+	os.Exit(1)
+}

@@ -1,0 +1,132 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/tokenim/tokenim/shared/apierror"
+)
+
+// CredentialStore holds app credentials.
+type CredentialStore interface {
+	GetCredential(ctx context.Context, keyID string) (*Credential, error)
+	PutCredential(ctx context.Context, c Credential) error
+}
+
+// UserGens reports a user's generation (0 if the user does not exist).
+type UserGens interface {
+	UserGen(ctx context.Context, userID string) (int64, error)
+}
+
+// Service holds the authentication use cases.
+type Service struct {
+	tokens *Tokens
+	creds  CredentialStore
+	users  UserGens
+	now    func() time.Time
+}
+
+// NewService builds the service.
+func NewService(t *Tokens, c CredentialStore, u UserGens) *Service {
+	return &Service{tokens: t, creds: c, users: u, now: time.Now}
+}
+
+// ClientCredentials implements the OAuth2 client-credentials grant
+// (RFC 6749 §4.4): a valid key id and secret get an admin access token.
+// Unknown key ids and wrong secrets fail identically (invalid_client) and
+// take the same path: the secret is always hashed and compared in
+// constant time.
+func (s *Service) ClientCredentials(ctx context.Context, keyID, secret string) (Issued, error) {
+	bad := apierror.New(apierror.InvalidClient, "Client authentication failed.")
+	if keyID == "" || secret == "" || len(keyID) > 128 || len(secret) > 256 {
+		CheckSecret(nil, secret)
+		return Issued{}, bad
+	}
+	c, err := s.creds.GetCredential(ctx, keyID)
+	if err != nil {
+		return Issued{}, err
+	}
+	if !CheckSecret(c, secret) {
+		return Issued{}, bad
+	}
+	return s.tokens.IssueAdmin(keyID)
+}
+
+// Authenticate turns an Authorization header value ("Bearer <jwt>") or a
+// bare token into a principal. User tokens are valid only while the user
+// exists with the generation the token was minted for; admin tokens only
+// while their credential is not revoked.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	if t, ok := cutBearer(token); ok {
+		token = t
+	}
+	if token == "" {
+		return Principal{}, apierror.New(apierror.Unauthorized, "Missing access token.")
+	}
+	claims, kind, err := s.tokens.Verify(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	invalid := apierror.New(apierror.InvalidToken, "The access token is invalid or expired.")
+	switch kind {
+	case KindUser:
+		gen, err := s.users.UserGen(ctx, claims.Subject)
+		if err != nil {
+			return Principal{}, err
+		}
+		if gen == 0 || gen != claims.Gen {
+			return Principal{}, invalid
+		}
+		return Principal{Kind: KindUser, UserID: claims.Subject}, nil
+	case KindAdmin:
+		c, err := s.creds.GetCredential(ctx, claims.Subject)
+		if err != nil {
+			return Principal{}, err
+		}
+		if c == nil || c.Revoked {
+			return Principal{}, invalid
+		}
+		return Principal{Kind: KindAdmin, KeyID: claims.Subject}, nil
+	}
+	return Principal{}, invalid
+}
+
+func cutBearer(h string) (string, bool) {
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:]), true
+	}
+	return h, false
+}
+
+// IssueUserToken mints a token for an existing user (admins only).
+func (s *Service) IssueUserToken(ctx context.Context, p Principal, userID string, ttl time.Duration) (Issued, error) {
+	if err := p.Admin(); err != nil {
+		return Issued{}, err
+	}
+	gen, err := s.users.UserGen(ctx, userID)
+	if err != nil {
+		return Issued{}, err
+	}
+	if gen == 0 {
+		return Issued{}, apierror.New(apierror.NotFound, "User %q was not found.", userID)
+	}
+	return s.tokens.IssueUser(userID, gen, ttl)
+}
+
+// CreateCredential makes a new app credential (admins only, or the
+// bootstrap tool with a nil principal check done by the caller). The plain
+// secret is returned once and never stored.
+func (s *Service) CreateCredential(ctx context.Context, name string) (Credential, string, error) {
+	if len(name) > 128 {
+		return Credential{}, "", apierror.New(apierror.ValidationFailed, "name must be at most 128 characters.")
+	}
+	c, secret, err := NewCredential(name, s.now().UnixMilli())
+	if err != nil {
+		return Credential{}, "", err
+	}
+	if err := s.creds.PutCredential(ctx, c); err != nil {
+		return Credential{}, "", err
+	}
+	return c, secret, nil
+}

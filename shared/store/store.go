@@ -1,0 +1,78 @@
+// Package store is TokenIM's DynamoDB storage. Each domain package declares
+// the interface it needs (users.Store, ...); *DB implements them all. The
+// key design and every access pattern with its cost is in
+// docs/data-model.md. No method here issues a Scan.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Tables names the five tables; the template hands them to functions as
+// environment variables.
+type Tables struct {
+	Users       string // USERS_TABLE: users, app credentials, idempotency keys
+	Groups      string // GROUPS_TABLE: groups and their members
+	Messages    string // MESSAGES_TABLE: conversations, messages, per-user read state
+	Jobs        string // JOBS_TABLE: batch jobs, their rows and errors
+	Connections string // CONNECTIONS_TABLE: WebSocket connections
+}
+
+// TablesFromEnv reads table names from the environment; unset ones stay "".
+func TablesFromEnv() Tables {
+	return Tables{
+		Users:       os.Getenv("USERS_TABLE"),
+		Groups:      os.Getenv("GROUPS_TABLE"),
+		Messages:    os.Getenv("MESSAGES_TABLE"),
+		Jobs:        os.Getenv("JOBS_TABLE"),
+		Connections: os.Getenv("CONNECTIONS_TABLE"),
+	}
+}
+
+// DB is the DynamoDB store.
+type DB struct {
+	client *dynamodb.Client
+	t      Tables
+}
+
+// New returns a store over client and tables.
+func New(client *dynamodb.Client, t Tables) *DB { return &DB{client: client, t: t} }
+
+// Client exposes the DynamoDB client (for packages with their own items).
+func (db *DB) Client() *dynamodb.Client { return db.client }
+
+// Tables returns the table names.
+func (db *DB) Tables() Tables { return db.t }
+
+// Key attribute names shared by every table.
+const (
+	attrPK = "pk"
+	attrSK = "sk"
+)
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}, attrSK: &types.AttributeValueMemberS{Value: sk}}
+}
+
+// IsConditionFailed reports a failed condition expression.
+func IsConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// conditionOld returns the item a failed conditional write found (when the
+// request asked for ReturnValuesOnConditionCheckFailure=ALL_OLD).
+func conditionOld(err error) map[string]types.AttributeValue {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ccf.Item
+	}
+	return nil
+}
+
+func wrap(op string, err error) error { return fmt.Errorf("store: %s: %w", op, err) }

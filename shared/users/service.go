@@ -1,0 +1,217 @@
+package users
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/cursor"
+)
+
+// Store is what the use cases need from storage.
+type Store interface {
+	// PutUserIfAbsent writes u unless the id exists; it then returns the
+	// existing user and a UserExists error.
+	PutUserIfAbsent(ctx context.Context, u User) (*User, error)
+	GetUser(ctx context.Context, id string) (User, error)
+	UpdateProfile(ctx context.Context, id string, patch Patch, now time.Time) (User, error)
+	DeleteUser(ctx context.Context, id string) (User, error)
+	ListUsers(ctx context.Context, limit int, page cursor.Page) ([]User, cursor.Page, error)
+	// ClaimIdempotencyKey records key -> fingerprint unless key exists; it
+	// then returns the existing fingerprint.
+	ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string, ttl time.Duration) (existing string, err error)
+}
+
+// Patch is a partial profile update. Nil means "leave as is"; a pointer to
+// "" (or an empty map) clears the field.
+type Patch struct {
+	Nickname  *string
+	AvatarURL *string
+	Metadata  *map[string]string
+}
+
+// OnDelete is called after a user is deleted (e.g. to close their sockets).
+type OnDelete func(ctx context.Context, userID string)
+
+// Service holds the user use cases.
+type Service struct {
+	store    Store
+	cursors  *cursor.Codec
+	now      func() time.Time
+	onDelete []OnDelete
+}
+
+// NewService builds the service.
+func NewService(s Store, c *cursor.Codec, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: s, cursors: c, now: now}
+}
+
+// OnDelete registers a hook run after a successful delete.
+func (s *Service) OnDelete(f OnDelete) { s.onDelete = append(s.onDelete, f) }
+
+// CreateInput is a new user.
+type CreateInput struct {
+	UserID string
+	Profile
+}
+
+// IdempotencyTTL is how long an Idempotency-Key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+// Create creates a user (admins only). With an idempotency key, a retry with
+// the same key and body returns the first result (created=false) instead of
+// user_exists; the same key with another body is idempotency_key_reused.
+func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, idemKey string) (User, bool, error) {
+	if err := p.Admin(); err != nil {
+		return User{}, false, err
+	}
+	if err := ValidateID("user_id", in.UserID); err != nil {
+		return User{}, false, err
+	}
+	if err := in.Profile.Validate(); err != nil {
+		return User{}, false, err
+	}
+	if idemKey != "" {
+		if err := validateIdemKey(idemKey); err != nil {
+			return User{}, false, err
+		}
+		fp := fingerprint(in)
+		existing, err := s.store.ClaimIdempotencyKey(ctx, "users.create", idemKey, fp, IdempotencyTTL)
+		if err != nil {
+			return User{}, false, err
+		}
+		if existing != "" && existing != fp {
+			return User{}, false, apierror.New(apierror.IdempotencyKeyReused, "This Idempotency-Key was used with a different request.")
+		}
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	u := User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
+		CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano(), IdempotencyKey: idemKey}
+	old, err := s.store.PutUserIfAbsent(ctx, u)
+	if apierror.Is(err, apierror.UserExists) && idemKey != "" && old != nil && old.IdempotencyKey == idemKey {
+		return *old, false, nil // a retry of the call that created it
+	}
+	if err != nil {
+		return User{}, false, err
+	}
+	return u, true, nil
+}
+
+func validateIdemKey(k string) error {
+	if len(k) > 255 {
+		return apierror.New(apierror.ValidationFailed, "Idempotency-Key must be at most 255 characters.")
+	}
+	for _, r := range k {
+		if r < 0x21 || r > 0x7e {
+			return apierror.New(apierror.ValidationFailed, "Idempotency-Key must be printable ASCII without spaces.")
+		}
+	}
+	return nil
+}
+
+func fingerprint(in CreateInput) string {
+	b, _ := json.Marshal(in)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Get returns a user: admins any, users only themselves.
+func (s *Service) Get(ctx context.Context, p auth.Principal, id string) (User, error) {
+	if err := ValidateID("user_id", id); err != nil {
+		return User{}, err
+	}
+	if err := p.SelfOrAdmin(id); err != nil {
+		return User{}, err
+	}
+	return s.store.GetUser(ctx, id)
+}
+
+// Update changes mutable profile fields.
+func (s *Service) Update(ctx context.Context, p auth.Principal, id string, patch Patch) (User, error) {
+	if err := ValidateID("user_id", id); err != nil {
+		return User{}, err
+	}
+	if err := p.SelfOrAdmin(id); err != nil {
+		return User{}, err
+	}
+	check := Profile{}
+	if patch.Nickname != nil {
+		check.Nickname = *patch.Nickname
+	}
+	if patch.AvatarURL != nil {
+		check.AvatarURL = *patch.AvatarURL
+	}
+	if patch.Metadata != nil {
+		check.Metadata = *patch.Metadata
+	}
+	if err := check.Validate(); err != nil {
+		return User{}, err
+	}
+	if patch.Nickname == nil && patch.AvatarURL == nil && patch.Metadata == nil {
+		return s.store.GetUser(ctx, id)
+	}
+	return s.store.UpdateProfile(ctx, id, patch, s.now().UTC().Truncate(time.Millisecond))
+}
+
+// Delete removes a user; their tokens stop working at once (the authorizer
+// checks the user still exists with the token's generation).
+func (s *Service) Delete(ctx context.Context, p auth.Principal, id string) error {
+	if err := ValidateID("user_id", id); err != nil {
+		return err
+	}
+	if err := p.SelfOrAdmin(id); err != nil {
+		return err
+	}
+	if _, err := s.store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	for _, f := range s.onDelete {
+		f(ctx, id)
+	}
+	return nil
+}
+
+// MaxPageSize bounds list pages.
+const MaxPageSize = 100
+
+// Page is one page of users.
+type Page struct {
+	Users      []User `json:"users"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// List pages through all users (admins only).
+func (s *Service) List(ctx context.Context, p auth.Principal, limit int, token string) (Page, error) {
+	if err := p.Admin(); err != nil {
+		return Page{}, err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return Page{}, apierror.New(apierror.LimitOutOfRange, "limit must be between 1 and %d.", MaxPageSize)
+	}
+	start, err := s.cursors.Decode("users", token)
+	if err != nil {
+		return Page{}, err
+	}
+	list, next, err := s.store.ListUsers(ctx, limit, start)
+	if err != nil {
+		return Page{}, err
+	}
+	nextTok, err := s.cursors.Encode("users", next)
+	if err != nil {
+		return Page{}, err
+	}
+	if list == nil {
+		list = []User{}
+	}
+	return Page{Users: list, NextCursor: nextTok}, nil
+}

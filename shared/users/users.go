@@ -1,0 +1,110 @@
+// Package users holds user accounts: the domain type, its validation rules
+// and the use cases (create, get, update, delete, list) that REST, batch
+// import and sign-up flows all share.
+package users
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tokenim/tokenim/shared/apierror"
+)
+
+// User is a chat account.
+type User struct {
+	UserID    string            `json:"user_id"`
+	Nickname  string            `json:"nickname,omitempty"`
+	AvatarURL string            `json:"avatar_url,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+	// Gen identifies this incarnation of the id: tokens carry it, so a token
+	// of a deleted user stays dead even if the id is created again.
+	Gen int64 `json:"-"`
+	// IdempotencyKey is the key of the create call that made this user.
+	IdempotencyKey string `json:"-"`
+}
+
+// Limits, documented in docs/openapi.yaml and README.
+const (
+	MaxIDLength       = 64
+	MaxNicknameRunes  = 64
+	MaxAvatarURLBytes = 2048
+	MaxMetadataKeys   = 20
+	MaxMetadataKey    = 64
+	MaxMetadataValue  = 1024
+)
+
+// idPattern: letters, digits and _ . @ -, starting with a letter or digit.
+// It keeps ids safe inside DynamoDB keys (no '#'), URLs (no '/', '?') and
+// file paths (no leading '.'), and rules out NUL and control characters.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`)
+
+// IDPattern is the documented pattern for user and group ids.
+const IDPattern = `^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$`
+
+// ValidateID checks a client-chosen id (users and groups share the rule).
+func ValidateID(kind, id string) error {
+	if !idPattern.MatchString(id) {
+		return apierror.New(apierror.InvalidID, "%s must match %s (1-%d characters).", kind, IDPattern, MaxIDLength).
+			WithDetails(map[string]string{"field": kind})
+	}
+	return nil
+}
+
+// Profile is the mutable part of a user.
+type Profile struct {
+	Nickname  string
+	AvatarURL string
+	Metadata  map[string]string
+}
+
+// Validate checks profile fields.
+func (p Profile) Validate() error {
+	if utf8.RuneCountInString(p.Nickname) > MaxNicknameRunes || !utf8.ValidString(p.Nickname) {
+		return fieldErr("nickname", "nickname must be valid UTF-8 of at most %d characters.", MaxNicknameRunes)
+	}
+	if p.AvatarURL != "" {
+		u, err := url.Parse(p.AvatarURL)
+		if err != nil || len(p.AvatarURL) > MaxAvatarURLBytes || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fieldErr("avatar_url", "avatar_url must be an http(s) URL of at most %d bytes.", MaxAvatarURLBytes)
+		}
+	}
+	return ValidateMetadata(p.Metadata)
+}
+
+// ValidateMetadata checks custom string metadata (users and groups).
+func ValidateMetadata(m map[string]string) error {
+	if len(m) > MaxMetadataKeys {
+		return fieldErr("metadata", "metadata may hold at most %d keys.", MaxMetadataKeys)
+	}
+	for k, v := range m {
+		if k == "" || len(k) > MaxMetadataKey || !utf8.ValidString(k) {
+			return fieldErr("metadata", "metadata keys must be 1-%d bytes of UTF-8.", MaxMetadataKey)
+		}
+		if len(v) > MaxMetadataValue || !utf8.ValidString(v) {
+			return fieldErr("metadata", "metadata values must be at most %d bytes of UTF-8.", MaxMetadataValue)
+		}
+	}
+	return nil
+}
+
+func fieldErr(field, format string, args ...any) error {
+	return apierror.New(apierror.ValidationFailed, format, args...).WithDetails(map[string]string{"field": field})
+}
+
+// NotFound is the error for a missing user.
+func NotFound(id string) error {
+	return apierror.New(apierror.NotFound, "User %q was not found.", id)
+}
+
+// Exists is the error for a duplicate user id.
+func Exists(id string) error {
+	return apierror.New(apierror.UserExists, "User %q already exists.", id)
+}
+
+// StoreError wraps an unexpected store failure for logs (clients see internal).
+func StoreError(op string, err error) error { return fmt.Errorf("users: %s: %w", op, err) }
