@@ -65,14 +65,16 @@ func SigningKey(ctx context.Context, cfg aws.Config) ([]byte, error) {
 // Keys derives the token service and the cursor codec from the signing
 // key; each use gets its own derived key.
 func Keys(signingKey []byte) (*auth.Tokens, *cursor.Codec, error) {
-	derive := func(label string) []byte {
-		m := hmac.New(sha256.New, signingKey)
-		m.Write([]byte(label))
-		return m.Sum(nil)
-	}
-	tokens, err := auth.NewTokens(derive("jwt"), Issuer(), nil)
+	tokens, err := auth.NewTokens(Derive(signingKey, "jwt"), Issuer(), nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	return tokens, cursor.New(derive("cursor")), nil
+	return tokens, cursor.New(Derive(signingKey, "cursor")), nil
+}
+
+// Derive returns HMAC-SHA256(signingKey, label): one independent key per use.
+func Derive(signingKey []byte, label string) []byte {
+	m := hmac.New(sha256.New, signingKey)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }

@@ -167,3 +167,7 @@ func randHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// JWTKey returns the token-signing key derived from signingKey, so security
+// tests can forge tokens that differ from real ones in exactly one way.
+func JWTKey(signingKey []byte) []byte { return config.Derive(signingKey, "jwt") }
