@@ -41,6 +41,7 @@ const (
 	LastOwner          Code = "last_owner"
 	MemberLimit        Code = "member_limit"
 	RecallWindowClosed Code = "recall_window_closed"
+	UnknownAction      Code = "unknown_action"
 	// 401
 	Unauthorized  Code = "unauthorized"
 	InvalidToken  Code = "invalid_token"
@@ -80,7 +81,8 @@ var statuses = map[Code]int{
 	InvalidRequest: 400, InvalidGrant: 400, UnsupportedGrant: 400, InvalidCSV: 400,
 	InvalidEncoding: 400, EmptyFile: 400, MessageTooLarge: 400, SeqOutOfRange: 400,
 	LimitOutOfRange: 400, LastOwner: 400, MemberLimit: 400, RecallWindowClosed: 400,
-	Unauthorized: 401, InvalidToken: 401, InvalidClient: 401,
+	UnknownAction: 400,
+	Unauthorized:  401, InvalidToken: 401, InvalidClient: 401,
 	Forbidden: 403, Muted: 403,
 	NotFound: 404, RouteNotFound: 404,
 	MethodNotAllowed: 405,
