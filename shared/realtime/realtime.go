@@ -63,7 +63,9 @@ type Pusher interface {
 }
 
 // APIPusher pushes through the API Gateway management API.
-type APIPusher struct{ client *apigatewaymanagementapi.Client }
+type APIPusher struct {
+	client *apigatewaymanagementapi.Client
+}
 
 // NewAPIPusher returns a pusher for endpoint, the stage's https URL
 // (WS_MANAGEMENT_ENDPOINT). The endpoint is set on this client only, so

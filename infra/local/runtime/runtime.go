@@ -1,0 +1,522 @@
+// Package runtime runs Lambda function binaries on this machine behind an
+// emulated Lambda Runtime API (the 2018-06-01 interface every custom
+// runtime, aws-lambda-go's included, polls). The binaries are the same
+// bootstraps that run on AWS, built for the host: JSON (de)serialization,
+// lambdacontext, deadlines and panic reporting are aws-lambda-go's own.
+//
+// A Pool holds the processes ("sandboxes") of one function. As on Lambda,
+// a sandbox serves one invocation at a time; the pool starts sandboxes on
+// demand up to a concurrency cap, kills a sandbox whose invocation
+// outlives the function's timeout, and replaces sandboxes that exit
+// (a panicking Go handler reports its error and then exits).
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config describes one function.
+type Config struct {
+	Name     string        // function name (AWS_LAMBDA_FUNCTION_NAME)
+	Binary   string        // path of the bootstrap to run
+	Env      []string      // KEY=VALUE pairs: the function's environment
+	Timeout  time.Duration // the function's Timeout
+	MemoryMB int
+	// MaxConcurrency caps the number of sandboxes (concurrent invocations).
+	MaxConcurrency int
+	Region         string
+	AccountID      string
+	// Output receives the processes' stdout and stderr, each line prefixed
+	// with the function name (nil: discarded).
+	Output io.Writer
+	Log    *slog.Logger
+}
+
+// initTimeout bounds a sandbox's INIT phase, as Lambda does (10 s).
+const initTimeout = 10 * time.Second
+
+// maxResponse is Lambda's synchronous response payload limit.
+const maxResponse = 6 << 20
+
+// ErrorKind tells why an invocation failed.
+type ErrorKind string
+
+const (
+	// Handled: the handler returned an error (or panicked and reported it).
+	Handled ErrorKind = "Handled"
+	// Timeout: the invocation outlived the function's Timeout; the sandbox was killed.
+	Timeout ErrorKind = "Timeout"
+	// Crash: the process exited during the invocation without answering.
+	Crash ErrorKind = "Crash"
+	// Init: the sandbox failed to start (exit or /init/error before /next).
+	Init ErrorKind = "Init"
+	// Throttled: no sandbox became free before the caller gave up.
+	Throttled ErrorKind = "Throttled"
+)
+
+// Error is a failed invocation, shaped like Lambda's function error.
+type Error struct {
+	Kind      ErrorKind
+	RequestID string
+	Type      string          `json:"errorType"`
+	Message   string          `json:"errorMessage"`
+	Stack     json.RawMessage `json:"stackTrace,omitempty"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("lambda %s error (request %s): %s: %s", e.Kind, e.RequestID, e.Type, e.Message)
+}
+
+// KindOf returns the kind of an invocation error ("" if err is not one).
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+// Pool runs one function's sandboxes.
+type Pool struct {
+	cfg  Config
+	arn  string
+	slot chan struct{} // one token per allowed concurrent invocation
+
+	mu      sync.Mutex
+	idle    []*sandbox
+	all     map[*sandbox]bool
+	closed  bool
+	started int // sandboxes ever started (cold starts)
+}
+
+// NewPool returns a pool; no process starts before the first invocation.
+func NewPool(cfg Config) *Pool {
+	if cfg.MaxConcurrency <= 0 {
+		cfg.MaxConcurrency = 10
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if cfg.Output == nil {
+		cfg.Output = io.Discard
+	}
+	return &Pool{cfg: cfg, slot: make(chan struct{}, cfg.MaxConcurrency), all: map[*sandbox]bool{},
+		arn: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", cfg.Region, cfg.AccountID, cfg.Name)}
+}
+
+// Name is the function name.
+func (p *Pool) Name() string { return p.cfg.Name }
+
+// Timeout is the function's timeout.
+func (p *Pool) Timeout() time.Duration { return p.cfg.Timeout }
+
+// Stats reports the live sandboxes, how many are busy, and how many were
+// ever started.
+func (p *Pool) Stats() (live, busy, started int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.all), len(p.all) - len(p.idle), p.started
+}
+
+// PIDs lists the live sandboxes' process ids (benchmarks read their RSS).
+func (p *Pool) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int
+	for sb := range p.all {
+		out = append(out, sb.cmd.Process.Pid)
+	}
+	return out
+}
+
+// Invoke runs one invocation and returns the function's response payload,
+// or an *Error. ctx bounds only the wait for a free sandbox: once running,
+// an invocation ends by itself or by the function's timeout, as on Lambda.
+func (p *Pool) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	reqID := newUUID()
+	select {
+	case p.slot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &Error{Kind: Throttled, RequestID: reqID, Type: "TooManyRequestsException", Message: "no free sandbox: " + ctx.Err().Error()}
+	}
+	defer func() { <-p.slot }()
+	// A sandbox that exited while idle (after a panic) is replaced; retry
+	// a bounded number of times so a crash-looping binary fails fast.
+	for attempt := 0; ; attempt++ {
+		sb, err := p.get()
+		if err != nil {
+			return nil, &Error{Kind: Init, RequestID: reqID, Type: "Runtime.InitError", Message: err.Error()}
+		}
+		out, err, retry := p.run(sb, reqID, payload)
+		if !retry || attempt >= 2 {
+			return out, err
+		}
+	}
+}
+
+// get returns an idle live sandbox or starts one.
+func (p *Pool) get() (*sandbox, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errors.New("pool closed")
+	}
+	for len(p.idle) > 0 {
+		sb := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if !sb.hasExited() {
+			p.mu.Unlock()
+			return sb, nil
+		}
+		delete(p.all, sb)
+	}
+	p.started++
+	p.mu.Unlock()
+	sb, err := p.start()
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		sb.kill()
+		return nil, errors.New("pool closed")
+	}
+	p.all[sb] = true
+	return sb, nil
+}
+
+func (p *Pool) put(sb *sandbox) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || sb.hasExited() {
+		delete(p.all, sb)
+		return
+	}
+	p.idle = append(p.idle, sb)
+}
+
+func (p *Pool) drop(sb *sandbox) {
+	sb.kill()
+	p.mu.Lock()
+	delete(p.all, sb)
+	p.mu.Unlock()
+}
+
+// run hands one invocation to sb. retry is true when sb turned out to be
+// dead before it took the invocation (nothing ran).
+func (p *Pool) run(sb *sandbox, reqID string, payload []byte) (out []byte, err error, retry bool) {
+	inv := &invocation{id: reqID, payload: payload, deadline: time.Now().Add(p.cfg.Timeout), done: make(chan result, 1)}
+	initWait := time.NewTimer(initTimeout)
+	defer initWait.Stop()
+	select {
+	case sb.invokes <- inv:
+	case <-sb.exited:
+		p.drop(sb)
+		if msg := sb.initErr(); msg != "" || !sb.wasReady() {
+			return nil, &Error{Kind: Init, RequestID: reqID, Type: "Runtime.InitError", Message: firstNonEmpty(msg, "the process exited during init")}, false
+		}
+		return nil, nil, true
+	case <-initWait.C:
+		p.drop(sb)
+		return nil, &Error{Kind: Init, RequestID: reqID, Type: "Runtime.InitTimeout", Message: "init did not finish within 10s"}, false
+	}
+	timer := time.NewTimer(time.Until(inv.deadline))
+	defer timer.Stop()
+	select {
+	case r := <-inv.done:
+		p.put(sb)
+		if r.err != nil {
+			r.err.RequestID = reqID
+			p.cfg.Log.Warn("function error", "function", p.cfg.Name, "request_id", reqID, "error_type", r.err.Type)
+			return nil, r.err, false
+		}
+		return r.payload, nil, false
+	case <-sb.exited:
+		p.drop(sb)
+		p.cfg.Log.Error("function crashed", "function", p.cfg.Name, "request_id", reqID)
+		return nil, &Error{Kind: Crash, RequestID: reqID, Type: "Runtime.ExitError", Message: "the process exited before answering"}, false
+	case <-timer.C:
+		p.drop(sb)
+		p.cfg.Log.Error("function timed out", "function", p.cfg.Name, "request_id", reqID, "timeout", p.cfg.Timeout.String())
+		return nil, &Error{Kind: Timeout, RequestID: reqID, Type: "Sandbox.Timedout", Message: fmt.Sprintf("Task timed out after %.2f seconds", p.cfg.Timeout.Seconds())}, false
+	}
+}
+
+// Close kills every sandbox; later invocations fail.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	all := make([]*sandbox, 0, len(p.all))
+	for sb := range p.all {
+		all = append(all, sb)
+	}
+	p.all, p.idle = map[*sandbox]bool{}, nil
+	p.mu.Unlock()
+	for _, sb := range all {
+		sb.kill()
+	}
+	for _, sb := range all {
+		<-sb.exited
+	}
+}
+
+type invocation struct {
+	id       string
+	payload  []byte
+	deadline time.Time
+	done     chan result
+}
+
+type result struct {
+	payload []byte
+	err     *Error
+}
+
+// sandbox is one process with its own Runtime API endpoint.
+type sandbox struct {
+	pool    *Pool
+	cmd     *exec.Cmd
+	srv     *http.Server
+	invokes chan *invocation
+	exited  chan struct{}
+
+	mu      sync.Mutex
+	current *invocation
+	ready   bool
+	initMsg string
+}
+
+func (p *Pool) start() (*sandbox, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("runtime: listen: %w", err)
+	}
+	sb := &sandbox{pool: p, invokes: make(chan *invocation), exited: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", sb.next)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", sb.response)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", sb.error)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", sb.initError)
+	sb.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go sb.srv.Serve(l)
+
+	cfg := p.cfg
+	cmd := exec.Command(cfg.Binary)
+	cmd.Env = append(append([]string{}, cfg.Env...),
+		"AWS_LAMBDA_RUNTIME_API="+l.Addr().String(),
+		"AWS_LAMBDA_FUNCTION_NAME="+cfg.Name,
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(cfg.MemoryMB),
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/"+cfg.Name,
+		"AWS_LAMBDA_LOG_STREAM_NAME="+time.Now().UTC().Format("2006/01/02")+"/[$LATEST]"+newUUID()[:32],
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"_HANDLER=bootstrap", "TZ=:UTC",
+	)
+	out := &prefixWriter{w: cfg.Output, prefix: []byte("[" + cfg.Name + "] ")}
+	cmd.Stdout, cmd.Stderr = out, out
+	// Own process group, so a kill reaches anything the bootstrap started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		sb.srv.Close()
+		return nil, fmt.Errorf("runtime: start %s: %w", cfg.Binary, err)
+	}
+	sb.cmd = cmd
+	go func() {
+		cmd.Wait()
+		sb.srv.Close()
+		close(sb.exited)
+	}()
+	return sb, nil
+}
+
+func (sb *sandbox) hasExited() bool {
+	select {
+	case <-sb.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+func (sb *sandbox) kill() {
+	if sb.cmd != nil && sb.cmd.Process != nil {
+		syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+func (sb *sandbox) wasReady() bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.ready
+}
+
+func (sb *sandbox) initErr() string {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.initMsg
+}
+
+// next blocks until the pool hands this sandbox an invocation.
+func (sb *sandbox) next(w http.ResponseWriter, r *http.Request) {
+	sb.mu.Lock()
+	sb.ready = true
+	sb.mu.Unlock()
+	select {
+	case inv := <-sb.invokes:
+		sb.mu.Lock()
+		sb.current = inv
+		sb.mu.Unlock()
+		cfg := sb.pool.cfg
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+		h.Set("Lambda-Runtime-Invoked-Function-Arn", sb.pool.arn)
+		h.Set("Lambda-Runtime-Trace-Id", traceID())
+		_ = cfg
+		w.WriteHeader(http.StatusOK)
+		w.Write(inv.payload)
+	case <-r.Context().Done():
+	case <-sb.exited:
+	}
+}
+
+// take returns the in-flight invocation if id names it.
+func (sb *sandbox) take(id string) *invocation {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.current == nil || sb.current.id != id {
+		return nil
+	}
+	inv := sb.current
+	sb.current = nil
+	return inv
+}
+
+func (sb *sandbox) response(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxResponse+1))
+	inv := sb.take(r.PathValue("id"))
+	if inv == nil {
+		badRequest(w, "InvalidRequestID", "no invocation in flight with this id")
+		return
+	}
+	switch {
+	case err != nil:
+		inv.done <- result{err: &Error{Kind: Handled, Type: "Runtime.ResponseReadError", Message: "reading the response failed"}}
+	case len(body) > maxResponse:
+		inv.done <- result{err: &Error{Kind: Handled, Type: "Function.ResponseSizeTooLarge", Message: "Response payload size exceeded maximum allowed payload size (6291556 bytes)."}}
+	case r.Trailer.Get("Lambda-Runtime-Function-Error-Type") != "":
+		inv.done <- result{err: &Error{Kind: Handled, Type: r.Trailer.Get("Lambda-Runtime-Function-Error-Type"), Message: "the runtime failed while streaming the response"}}
+	default:
+		inv.done <- result{payload: body}
+	}
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
+}
+
+func (sb *sandbox) error(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	inv := sb.take(r.PathValue("id"))
+	if inv == nil {
+		badRequest(w, "InvalidRequestID", "no invocation in flight with this id")
+		return
+	}
+	e := &Error{Kind: Handled}
+	if json.Unmarshal(body, e) != nil || e.Type == "" {
+		e.Type = firstNonEmpty(r.Header.Get("Lambda-Runtime-Function-Error-Type"), "Unhandled")
+	}
+	inv.done <- result{err: e}
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
+}
+
+func (sb *sandbox) initError(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var e Error
+	json.Unmarshal(body, &e)
+	sb.mu.Lock()
+	sb.initMsg = firstNonEmpty(e.Type+": "+e.Message, "init error")
+	sb.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
+}
+
+func badRequest(w http.ResponseWriter, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]string{"errorType": typ, "errorMessage": msg})
+}
+
+func firstNonEmpty(a, b string) string {
+	if strings.TrimSpace(strings.Trim(a, ":")) != "" {
+		return a
+	}
+	return b
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// NewRequestID returns a random UUID, the form API Gateway and Lambda use.
+func NewRequestID() string { return newUUID() }
+
+func traceID() string {
+	b := make([]byte, 20)
+	rand.Read(b)
+	h := hex.EncodeToString(b)
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), h[:24], h[24:40])
+}
+
+// prefixWriter prefixes each line written to w (process logs).
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix []byte
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			break
+		}
+		line := append(append([]byte{}, p.prefix...), p.buf[:i+1]...)
+		p.w.Write(line)
+		p.buf = p.buf[i+1:]
+	}
+	if len(p.buf) > 64<<10 { // an endless line: flush it anyway
+		p.w.Write(append(append([]byte{}, p.prefix...), append(p.buf, '\n')...))
+		p.buf = nil
+	}
+	return len(b), nil
+}

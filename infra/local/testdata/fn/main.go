@@ -1,0 +1,77 @@
+// Command fn is a test function for infra/local: it behaves as the event
+// asks, so tests can provoke every outcome Lambda knows.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+func main() {
+	if os.Getenv("FN_INIT_FAIL") != "" {
+		fmt.Fprintln(os.Stderr, "init failing on purpose")
+		os.Exit(3)
+	}
+	lambda.Start(handle)
+}
+
+func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records []json.RawMessage `json:"Records"`
+		Mode    string            `json:"mode"`
+		Sleep   int               `json:"sleep_ms"`
+	}
+	json.Unmarshal(raw, &probe)
+	if probe.Records != nil {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		return sqs(ev)
+	}
+	lc, _ := lambdacontext.FromContext(ctx)
+	deadline, _ := ctx.Deadline()
+	switch probe.Mode {
+	case "panic":
+		panic("boom")
+	case "error":
+		return nil, errors.New("handler failed")
+	case "exit":
+		os.Exit(2)
+	case "sleep":
+		time.Sleep(time.Duration(probe.Sleep) * time.Millisecond)
+	}
+	return map[string]any{
+		"request_id": lc.AwsRequestID, "function_arn": lc.InvokedFunctionArn,
+		"function_name": lambdacontext.FunctionName, "memory": lambdacontext.MemoryLimitInMB,
+		"deadline_ms": deadline.UnixMilli(), "pid": os.Getpid(), "event": raw,
+		"env_marker": os.Getenv("FN_MARKER"),
+	}, nil
+}
+
+// sqs fails messages whose body starts with "fail", returns a function
+// error if any body is "error", and reports unknown ids for "bogus".
+func sqs(ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		fmt.Printf("sqs message %s receive_count=%s source=%s\n", m.MessageId, m.Attributes["ApproximateReceiveCount"], m.EventSourceARN)
+		switch {
+		case m.Body == "error":
+			return resp, errors.New("batch failed")
+		case m.Body == "bogus":
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: "no-such-id"})
+		case strings.HasPrefix(m.Body, "fail"):
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp, nil
+}
