@@ -41,6 +41,8 @@ const (
 	LastOwner          Code = "last_owner"
 	MemberLimit        Code = "member_limit"
 	RecallWindowClosed Code = "recall_window_closed"
+	DuplicateID        Code = "duplicate_id"
+	NoValidRows        Code = "no_valid_rows"
 	UnknownAction      Code = "unknown_action"
 	// 401
 	Unauthorized  Code = "unauthorized"
@@ -70,6 +72,7 @@ const (
 	Internal           Code = "internal"
 	BadGateway         Code = "bad_gateway"
 	ServiceUnavailable Code = "service_unavailable"
+	NotProcessed       Code = "not_processed"
 	GatewayTimeout     Code = "gateway_timeout"
 )
 
@@ -81,6 +84,7 @@ var statuses = map[Code]int{
 	InvalidRequest: 400, InvalidGrant: 400, UnsupportedGrant: 400, InvalidCSV: 400,
 	InvalidEncoding: 400, EmptyFile: 400, MessageTooLarge: 400, SeqOutOfRange: 400,
 	LimitOutOfRange: 400, LastOwner: 400, MemberLimit: 400, RecallWindowClosed: 400,
+	DuplicateID: 400, NoValidRows: 400,
 	UnknownAction: 400,
 	Unauthorized:  401, InvalidToken: 401, InvalidClient: 401,
 	Forbidden: 403, Muted: 403,
@@ -91,6 +95,7 @@ var statuses = map[Code]int{
 	UnsupportedMediaType: 415,
 	RateLimited:          429, QuotaExceeded: 429,
 	Internal: 500, BadGateway: 502, ServiceUnavailable: 503, GatewayTimeout: 504,
+	NotProcessed: 503,
 }
 
 // Codes returns every code in the catalogue (for tests and docs checks).
