@@ -12,6 +12,9 @@ localstack.services.dynamodb (4.14.0):
    CDN (run infra/localstack/install.sh).
 3. The `-javaagent` (LocalStack's ddb-local-loader jar, from LocalStack's artifacts repository,
    not Maven Central) that lifts DynamoDB Local's 20-GSI limit is omitted unless the jar exists.
+
+and one thing in localstack.runtime.server.twisted: its IPv4 listener ignores the host of
+GATEWAY_LISTEN ("TODO: interface = host?") and binds 0.0.0.0; it is made to bind the given host.
 """
 
 import os
@@ -62,10 +65,33 @@ def _patch_dynamodb() -> None:
     server.DynamodbServer._create_shell_command = create_shell_command
 
 
+def _patch_gateway_bind() -> None:
+    import types
+
+    from twisted.internet import endpoints
+
+    from localstack import config
+    from localstack.runtime.server import twisted as runtime_twisted
+
+    hosts = {hp.port: hp.host for hp in config.GATEWAY_LISTEN}
+    original = endpoints.TCP4ServerEndpoint
+
+    def tcp4(reactor, port, backlog=50, interface=""):
+        return original(reactor, port, backlog=backlog, interface=interface or hosts.get(port, ""))
+
+    shim = types.SimpleNamespace(**vars(endpoints))
+    shim.TCP4ServerEndpoint = tcp4
+    runtime_twisted.endpoints = shim
+
+
 def main() -> None:
     if not os.environ.get("FILESYSTEM_ROOT"):
         sys.exit("launch.py: FILESYSTEM_ROOT must be set (see infra/emulator/up)")
+    # This machine may look like a container (/.dockerenv); LocalStack would then use its
+    # container paths (/var/lib/localstack ...) instead of FILESYSTEM_ROOT.
+    os.environ.setdefault("OVERRIDE_IN_DOCKER", "0")
     _patch_dynamodb()
+    _patch_gateway_bind()
     from localstack.runtime.main import main as localstack_main
 
     localstack_main()

@@ -1,0 +1,279 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tokenim/tokenim/infra/local/runtime"
+	"github.com/tokenim/tokenim/infra/provision"
+	"github.com/tokenim/tokenim/infra/template"
+)
+
+// Options configure a local stack.
+type Options struct {
+	Template *template.Template
+	AWS      aws.Config // the emulator (AWS_ENDPOINT_URL)
+	Endpoint string     // AWS_ENDPOINT_URL handed to the functions
+	Prefix   string     // resource name prefix, e.g. "local-"
+	RESTAddr string     // e.g. 127.0.0.1:3000 (":0" picks a port)
+	WSAddr   string     // e.g. 127.0.0.1:3001
+	// Binary returns a function's bootstrap path; default
+	// BinDir/<dir>/bootstrap (make build-local).
+	Binary      func(f template.Function) string
+	BinDir      string
+	Concurrency int // sandboxes per function
+	StackName   string
+	Region      string
+	AccountID   string
+	Params      map[string]string // template parameter overrides
+	Limits      WSLimits
+	SQSWait     time.Duration // long-poll wait (default 20 s)
+	Output      io.Writer     // the functions' stdout/stderr
+	Log         *slog.Logger
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	RESTURL      string // http://127.0.0.1:3000
+	WebSocketURL string // ws://127.0.0.1:3001
+	Resources    provision.Resources
+	Env          map[string]map[string]string // function -> resolved environment
+	REST         *RESTGateway
+	WS           *WSGateway
+	Pools        map[string]*runtime.Pool
+	SQS          []*SQSPoller
+
+	servers []*http.Server
+	cancel  context.CancelFunc
+	pollers sync.WaitGroup
+}
+
+func (o *Options) defaults() {
+	if o.Prefix == "" {
+		o.Prefix = "local-"
+	}
+	if o.RESTAddr == "" {
+		o.RESTAddr = "127.0.0.1:3000"
+	}
+	if o.WSAddr == "" {
+		o.WSAddr = "127.0.0.1:3001"
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 10
+	}
+	if o.StackName == "" {
+		o.StackName = "tokenim-local"
+	}
+	if o.Region == "" {
+		o.Region = o.AWS.Region
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.AccountID == "" {
+		o.AccountID = "000000000000"
+	}
+	if o.Limits == (WSLimits{}) {
+		o.Limits = DefaultWSLimits
+	}
+	if o.Output == nil {
+		o.Output = os.Stderr
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if o.Binary == nil {
+		dir := o.BinDir
+		o.Binary = func(f template.Function) string { return filepath.Join(dir, f.Dir, "bootstrap") }
+	}
+}
+
+// Start provisions the template's resources and starts everything.
+func Start(ctx context.Context, o Options) (s *Stack, err error) {
+	o.defaults()
+	t := o.Template
+	res, err := provision.Provision(ctx, o.AWS, t, o.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	s = &Stack{Resources: res, Env: map[string]map[string]string{}, Pools: map[string]*runtime.Pool{}}
+	defer func() {
+		if err != nil {
+			s.Close(context.Background())
+		}
+	}()
+	restL, err := net.Listen("tcp", o.RESTAddr)
+	if err != nil {
+		return nil, fmt.Errorf("local: REST gateway on %s: %w", o.RESTAddr, err)
+	}
+	wsL, err := net.Listen("tcp", o.WSAddr)
+	if err != nil {
+		restL.Close()
+		return nil, fmt.Errorf("local: WebSocket gateway on %s: %w", o.WSAddr, err)
+	}
+	s.RESTURL = "http://" + restL.Addr().String()
+	wsHTTP := "http://" + wsL.Addr().String()
+	s.WebSocketURL = "ws://" + wsL.Addr().String()
+
+	rv := &Resolver{Tmpl: t, Res: res, Region: o.Region, AccountID: o.AccountID, StackName: o.StackName, Params: o.Params, APIs: map[string]string{}}
+	for _, a := range t.RestAPIs() {
+		rv.APIs[a.LogicalID] = s.RESTURL
+	}
+	wsAPIs := t.WebSocketAPIs()
+	for _, a := range wsAPIs {
+		rv.APIs[a.LogicalID] = wsHTTP
+	}
+
+	invokers := map[string]Invoker{}
+	for _, f := range t.Functions() {
+		env, err := rv.FunctionEnv(f)
+		if err != nil {
+			return nil, err
+		}
+		s.Env[f.LogicalID] = env
+		bin := o.Binary(f)
+		if _, err := os.Stat(bin); err != nil {
+			return nil, fmt.Errorf("local: %s: no bootstrap at %s (run make build-local): %w", f.LogicalID, bin, err)
+		}
+		vars := []string{"AWS_ENDPOINT_URL=" + o.Endpoint, "AWS_REGION=" + o.Region, "AWS_DEFAULT_REGION=" + o.Region,
+			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true", "PATH=/usr/local/bin:/usr/bin:/bin"}
+		keys := make([]string, 0, len(env))
+		for k := range env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			vars = append(vars, k+"="+env[k])
+		}
+		p := runtime.NewPool(runtime.Config{Name: o.StackName + "-" + f.LogicalID, Binary: bin, Env: vars,
+			Timeout: time.Duration(f.Timeout) * time.Second, MemoryMB: f.MemorySize, MaxConcurrency: o.Concurrency,
+			Region: o.Region, AccountID: o.AccountID, Output: o.Output, Log: o.Log})
+		s.Pools[f.LogicalID] = p
+		invokers[f.LogicalID] = p
+	}
+
+	restAPIs := t.RestAPIs()
+	if len(restAPIs) > 1 {
+		return nil, errors.New("local: the template has more than one REST API; one is supported")
+	}
+	restMux := http.NewServeMux()
+	if len(restAPIs) == 1 {
+		stage, err := rv.Value(restAPIs[0].StageName)
+		if err != nil {
+			return nil, err
+		}
+		s.REST, err = NewRESTGateway(restAPIs[0], t.RestRoutes(), invokers, stage, o.Region, o.AccountID, o.Log.With("gateway", "rest"))
+		if err != nil {
+			return nil, err
+		}
+		restMux.Handle("/", s.REST)
+	}
+	s.serve(restL, restMux, nil)
+
+	if len(wsAPIs) > 1 {
+		return nil, errors.New("local: the template has more than one WebSocket API; one is supported")
+	}
+	if len(wsAPIs) == 1 {
+		stage, err := rv.Value(wsAPIs[0].Stage.StageName)
+		if err != nil {
+			return nil, err
+		}
+		s.WS, err = NewWSGateway(wsAPIs[0], invokers, stage, o.Region, o.AccountID, o.Limits, o.Log.With("gateway", "websocket"))
+		if err != nil {
+			return nil, err
+		}
+		s.serve(s.WS.Listener(wsL), s.WS, ConnContext)
+	} else {
+		wsL.Close()
+	}
+
+	ctx2, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	client := sqs.NewFromConfig(o.AWS)
+	for _, src := range t.SQSSources() {
+		if !src.Enabled {
+			continue
+		}
+		url, ok := res.QueueURLs[src.Queue]
+		if !ok {
+			return nil, fmt.Errorf("local: %s.%s: queue %q is not in the template", src.Function, src.Event, src.Queue)
+		}
+		p := &SQSPoller{Source: src, QueueURL: url, QueueARN: res.QueueARNs[src.Queue], Region: o.Region, Client: client,
+			Fn: invokers[src.Function], Log: o.Log.With("trigger", "sqs"), Wait: o.SQSWait}
+		s.SQS = append(s.SQS, p)
+		// ScalingConfig.MaximumConcurrency, else one poller (Lambda starts
+		// with a few and scales with the backlog; one keeps a laptop quiet).
+		for i := 0; i < max(src.MaxConcurrency, 1); i++ {
+			s.pollers.Go(func() { p.Run(ctx2) })
+		}
+	}
+	return s, nil
+}
+
+func (s *Stack) serve(l net.Listener, h http.Handler, connCtx func(context.Context, net.Conn) context.Context) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnContext: connCtx, ErrorLog: nil}
+	s.servers = append(s.servers, srv)
+	go srv.Serve(l)
+}
+
+// Served lists what the stack serves, as template keys: "REST METHOD
+// /path", "WS routeKey", "SQS Function.Event".
+func (s *Stack) Served() []string {
+	var out []string
+	if s.REST != nil {
+		for _, k := range s.REST.Served() {
+			out = append(out, "REST "+k)
+		}
+	}
+	if s.WS != nil {
+		for _, k := range s.WS.Served() {
+			out = append(out, "WS "+k)
+		}
+	}
+	for _, p := range s.SQS {
+		out = append(out, "SQS "+p.Source.Function+"."+p.Source.Event)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close stops the pollers, closes every WebSocket (running $disconnect),
+// stops the gateways and kills every function process.
+func (s *Stack) Close(ctx context.Context) {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.WS != nil {
+		s.WS.Close(ctx)
+	}
+	for _, srv := range s.servers {
+		srv.Shutdown(ctx)
+		srv.Close()
+	}
+	s.waitPollers(ctx)
+	for _, p := range s.Pools {
+		p.Close()
+	}
+}
+
+func (s *Stack) waitPollers(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.pollers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
