@@ -61,6 +61,7 @@ const (
 	UserExists           Code = "user_exists"
 	GroupExists          Code = "group_exists"
 	IdempotencyKeyReused Code = "idempotency_key_reused"
+	MessageRecalled      Code = "message_recalled"
 	// 413
 	PayloadTooLarge Code = "payload_too_large"
 	// 415
@@ -90,7 +91,7 @@ var statuses = map[Code]int{
 	Forbidden: 403, Muted: 403,
 	NotFound: 404, RouteNotFound: 404,
 	MethodNotAllowed: 405,
-	Conflict:         409, UserExists: 409, GroupExists: 409, IdempotencyKeyReused: 409,
+	Conflict:         409, UserExists: 409, GroupExists: 409, IdempotencyKeyReused: 409, MessageRecalled: 409,
 	PayloadTooLarge:      413,
 	UnsupportedMediaType: 415,
 	RateLimited:          429, QuotaExceeded: 429,

@@ -1,0 +1,59 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// EventType names what happened.
+type EventType string
+
+// Event types. Message events carry Seq and Message; membership events
+// carry Users (the members concerned, who may no longer be members and so
+// cannot be found through the group).
+const (
+	EventMessageCreated   EventType = "message.created"
+	EventMessageRecalled  EventType = "message.recalled"
+	EventMessageEdited    EventType = "message.edited"
+	EventConversationRead EventType = "conversation.read"
+	EventMembersAdded     EventType = "group.members_added"
+	EventMemberRemoved    EventType = "group.member_removed"
+	EventMemberUpdated    EventType = "group.member_updated" // role or mute changed
+	EventOwnerChanged     EventType = "group.owner_changed"
+	EventGroupUpdated     EventType = "group.updated"
+	EventGroupDissolved   EventType = "group.dissolved"
+)
+
+// Event is what the service reports after a change is stored. Who receives
+// it (the DM's two participants, the group's members, the reader's other
+// devices) is the notifier's business: the service does not push.
+type Event struct {
+	Type           EventType
+	ConversationID ConversationID
+	GroupID        string // group events and group conversations
+	Seq            int64  // message events: the message; read events: the read seq
+	Actor          string // user id of whoever acted; "" for an admin or the system
+	Users          []string
+	Message        *Message // message events: the message as stored now
+	At             time.Time
+}
+
+// Notifier delivers events (the WebSocket push implements it). Notify runs
+// after the change is durable; it must not fail the use case, so it
+// returns nothing: a notifier logs its own failures, and clients recover
+// anything missed with sync.
+type Notifier interface {
+	Notify(ctx context.Context, e Event)
+}
+
+// NotifierFunc adapts a function to Notifier.
+type NotifierFunc func(ctx context.Context, e Event)
+
+// Notify calls f.
+func (f NotifierFunc) Notify(ctx context.Context, e Event) { f(ctx, e) }
+
+// NopNotifier drops every event (the default).
+type NopNotifier struct{}
+
+// Notify does nothing.
+func (NopNotifier) Notify(context.Context, Event) {}

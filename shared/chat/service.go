@@ -1,0 +1,93 @@
+package chat
+
+import (
+	"context"
+	"time"
+
+	"github.com/tokenim/tokenim/shared/config"
+	"github.com/tokenim/tokenim/shared/cursor"
+)
+
+// Store is what the use cases need from storage (*store.DB implements it).
+type Store interface {
+	// Groups.
+	CreateGroup(ctx context.Context, g Group, members []Member) (*Group, error)
+	GetGroup(ctx context.Context, gid string) (*Group, error)
+	UpdateGroup(ctx context.Context, gid string, p GroupPatch, now time.Time) (Group, error)
+	DissolveGroup(ctx context.Context, gid string, now time.Time) (bool, error)
+	PurgeMembers(ctx context.Context, gid string) ([]string, error)
+	GetMembers(ctx context.Context, gid string, uids []string) (map[string]Member, error)
+	AddMembers(ctx context.Context, gid string, members []Member, max int, readSeq int64) error
+	RemoveMember(ctx context.Context, gid, uid string, role Role) error
+	UpdateMember(ctx context.Context, gid, uid string, expect Role, role *Role, muted *bool) (Member, error)
+	TransferOwner(ctx context.Context, gid, from, to string, now time.Time) error
+	ListMembers(ctx context.Context, gid string, limit int, page cursor.Page) ([]Member, cursor.Page, error)
+	MissingUsers(ctx context.Context, ids []string) ([]string, error)
+
+	// Conversations.
+	ReadConversation(ctx context.Context, q ConvQuery) (ConvView, error)
+	GetConvMetas(ctx context.Context, ids []ConversationID) (map[ConversationID]ConvMeta, error)
+	ListEntries(ctx context.Context, uid string) ([]Entry, error)
+	GetEntries(ctx context.Context, keys []EntryKey) (map[EntryKey]Entry, error)
+	EnsureDMEntries(ctx context.Context, ref ConvRef, now time.Time) error
+	MarkRead(ctx context.Context, uid string, conv ConversationID, seq int64) (Entry, error)
+
+	// Messages.
+	ClaimClientMsgID(ctx context.Context, c Claim) (*Claim, error)
+	MoveClaim(ctx context.Context, c Claim, from int64) (*Claim, error)
+	PutMessage(ctx context.Context, m Message) (*Message, error)
+	LatestSeq(ctx context.Context, conv ConversationID) (int64, error)
+	GetMessage(ctx context.Context, conv ConversationID, seq int64) (*Message, error)
+	AdvanceConversation(ctx context.Context, ref ConvRef, m Message, preview string) error
+	History(ctx context.Context, conv ConversationID, lo, hi int64, ascending bool, limit int) ([]Message, error)
+	ChangeMessage(ctx context.Context, ch MessageChange) (Message, *Message, error)
+	SetPreview(ctx context.Context, conv ConversationID, seq int64, preview string) error
+}
+
+// Service holds the group, conversation and message use cases.
+type Service struct {
+	store    Store
+	cursors  *cursor.Codec
+	cfg      Config
+	notifier Notifier
+	now      func() time.Time
+}
+
+// Options are optional collaborators of the service.
+type Options struct {
+	Notifier Notifier         // nil: NopNotifier
+	Now      func() time.Time // nil: time.Now
+}
+
+// NewService builds the service.
+func NewService(s Store, c *cursor.Codec, cfg Config, opt Options) *Service {
+	svc := &Service{store: s, cursors: c, cfg: cfg.withDefaults(), notifier: opt.Notifier, now: opt.Now}
+	if svc.notifier == nil {
+		svc.notifier = NopNotifier{}
+	}
+	if svc.now == nil {
+		svc.now = time.Now
+	}
+	return svc
+}
+
+// ConfigFromEnv reads MAX_GROUP_MEMBERS and RECALL_WINDOW_SECONDS (set by
+// template.yaml); unset values take the defaults.
+func ConfigFromEnv() Config {
+	return Config{
+		MaxGroupMembers: config.Int("MAX_GROUP_MEMBERS", DefaultMaxGroupMembers),
+		RecallWindow:    config.Duration("RECALL_WINDOW_SECONDS", DefaultRecallWindow),
+	}
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) notify(ctx context.Context, e Event) {
+	if e.At.IsZero() {
+		e.At = ms(s.now())
+	}
+	s.notifier.Notify(ctx, e)
+}
+
+func (s *Service) clock() time.Time { return ms(s.now()) }

@@ -1,0 +1,344 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tokenim/tokenim/shared/chat"
+)
+
+// Messages table, message side: a conversation's messages and its
+// client_msg_id claims live in the conversation's partition.
+//
+//	message  pk "C#<conversation_id>"  sk "MSG#<seq, 12 digits>"
+//	claim    pk "C#<conversation_id>"  sk "CMID#<sender>#<client_msg_id>"
+//
+// A message is written with attribute_not_exists, so a seq is taken once;
+// the send algorithm (docs/data-model.md, chat.Service.Send) keeps the
+// seqs gapless.
+
+const (
+	msgPrefix   = "MSG#"
+	claimPrefix = "CMID#"
+)
+
+func msgSK(seq int64) string { return fmt.Sprintf("%s%012d", msgPrefix, seq) }
+
+type msgItem struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	ID         string `dynamodbav:"id"`
+	Seq        int64  `dynamodbav:"seq"`
+	CMID       string `dynamodbav:"cmid,omitempty"`
+	SenderType string `dynamodbav:"st"`
+	Sender     string `dynamodbav:"sender,omitempty"`
+	Text       string `dynamodbav:"text,omitempty"`
+	PType      string `dynamodbav:"ptype,omitempty"`
+	PData      string `dynamodbav:"pdata,omitempty"`
+	CreatedAt  int64  `dynamodbav:"created_at"`
+	EditedAt   int64  `dynamodbav:"edited_at,omitempty"`
+	RecalledAt int64  `dynamodbav:"recalled_at,omitempty"`
+	RecalledBy string `dynamodbav:"recalled_by,omitempty"`
+	FP         string `dynamodbav:"fp,omitempty"`
+}
+
+func toMsgItem(m chat.Message) msgItem {
+	it := msgItem{PK: convPK(m.ConversationID), SK: msgSK(m.Seq), ID: m.MessageID, Seq: m.Seq, CMID: m.ClientMsgID,
+		SenderType: m.SenderType, Sender: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt.UnixMilli(), FP: m.Fingerprint}
+	if m.Payload != nil {
+		it.PType, it.PData = m.Payload.Type, string(m.Payload.Data)
+	}
+	return it
+}
+
+func (it msgItem) message() chat.Message {
+	m := chat.Message{ConversationID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Seq: it.Seq, MessageID: it.ID,
+		ClientMsgID: it.CMID, SenderType: it.SenderType, SenderID: it.Sender, Text: it.Text, CreatedAt: fromMS(it.CreatedAt),
+		RecalledBy: it.RecalledBy, Fingerprint: it.FP}
+	if it.PType != "" {
+		m.Payload = &chat.Payload{Type: it.PType}
+		if it.PData != "" {
+			m.Payload.Data = json.RawMessage(it.PData)
+		}
+	}
+	if it.EditedAt != 0 {
+		t := fromMS(it.EditedAt)
+		m.EditedAt = &t
+	}
+	if it.RecalledAt != 0 {
+		t := fromMS(it.RecalledAt)
+		m.Recalled, m.RecalledAt = true, &t
+	}
+	return m
+}
+
+func decodeMessage(m map[string]types.AttributeValue) (chat.Message, error) {
+	var it msgItem
+	if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+		return chat.Message{}, wrap("decode message", err)
+	}
+	return it.message(), nil
+}
+
+type claimItem struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	Seq       int64  `dynamodbav:"seq"`
+	MsgID     string `dynamodbav:"msg_id"`
+	CreatedAt int64  `dynamodbav:"created_at"`
+	FP        string `dynamodbav:"fp"`
+}
+
+func decodeClaim(m map[string]types.AttributeValue) (*chat.Claim, error) {
+	var it claimItem
+	if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+		return nil, wrap("decode claim", err)
+	}
+	return &chat.Claim{ConversationID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Key: strings.TrimPrefix(it.SK, claimPrefix),
+		Seq: it.Seq, MessageID: it.MsgID, CreatedAt: fromMS(it.CreatedAt), Fingerprint: it.FP}, nil
+}
+
+// ClaimClientMsgID writes the claim unless one exists for the key; it then
+// returns the existing claim (free, via ReturnValuesOnConditionCheckFailure).
+// The claim is ~150 B: 1 WCU. Claims never expire, so a retry after any
+// delay finds its message.
+func (db *DB) ClaimClientMsgID(ctx context.Context, c chat.Claim) (*chat.Claim, error) {
+	item, err := attributevalue.MarshalMap(claimItem{PK: convPK(c.ConversationID), SK: claimPrefix + c.Key, Seq: c.Seq, MsgID: c.MessageID,
+		CreatedAt: c.CreatedAt.UnixMilli(), FP: c.Fingerprint})
+	if err != nil {
+		return nil, wrap("marshal claim", err)
+	}
+	_, err = db.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &db.t.Messages, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if IsConditionFailed(err) {
+		if old := conditionOld(err); old != nil {
+			return decodeClaim(old)
+		}
+		return nil, wrap("claim", fmt.Errorf("condition failed without the old item"))
+	}
+	if err != nil {
+		return nil, wrap("claim", err)
+	}
+	return nil, nil
+}
+
+// MoveClaim moves a claim from seq from to c.Seq, if it still says from
+// and c.MessageID; otherwise it returns the claim as it now stands.
+func (db *DB) MoveClaim(ctx context.Context, c chat.Claim, from int64) (*chat.Claim, error) {
+	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: key(convPK(c.ConversationID), claimPrefix+c.Key),
+		UpdateExpression:                    aws.String("SET seq = :to"),
+		ConditionExpression:                 aws.String("seq = :from AND msg_id = :id"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":to": num(c.Seq), ":from": num(from), ":id": str(c.MessageID)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if IsConditionFailed(err) {
+		if old := conditionOld(err); old != nil {
+			return decodeClaim(old)
+		}
+		return nil, wrap("move claim", fmt.Errorf("claim vanished"))
+	}
+	if err != nil {
+		return nil, wrap("move claim", err)
+	}
+	return nil, nil
+}
+
+// PutMessage stores m at its seq unless the seq is taken; it then returns
+// the message holding it (free, via ReturnValuesOnConditionCheckFailure).
+func (db *DB) PutMessage(ctx context.Context, m chat.Message) (*chat.Message, error) {
+	item, err := attributevalue.MarshalMap(toMsgItem(m))
+	if err != nil {
+		return nil, wrap("marshal message", err)
+	}
+	_, err = db.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &db.t.Messages, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if IsConditionFailed(err) {
+		old := conditionOld(err)
+		if old == nil {
+			return nil, wrap("put message", fmt.Errorf("condition failed without the old item"))
+		}
+		o, err := decodeMessage(old)
+		return &o, err
+	}
+	if err != nil {
+		return nil, wrap("put message", err)
+	}
+	return nil, nil
+}
+
+// LatestSeq returns the highest stored seq (0 if none): one consistent
+// Query of one item, newest first.
+func (db *DB) LatestSeq(ctx context.Context, conv chat.ConversationID) (int64, error) {
+	out, err := db.client.Query(ctx, &dynamodb.QueryInput{TableName: &db.t.Messages,
+		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :m)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(convPK(conv)), ":m": str(msgPrefix)},
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("seq")})
+	if err != nil {
+		return 0, wrap("latest seq", err)
+	}
+	if len(out.Items) == 0 {
+		return 0, nil
+	}
+	n, ok := out.Items[0]["seq"].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, wrap("latest seq", fmt.Errorf("message without seq"))
+	}
+	return strconv.ParseInt(n.Value, 10, 64)
+}
+
+// GetMessage reads one message (consistent); nil if absent.
+func (db *DB) GetMessage(ctx context.Context, conv chat.ConversationID, seq int64) (*chat.Message, error) {
+	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Messages, Key: key(convPK(conv), msgSK(seq)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, wrap("get message", err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	m, err := decodeMessage(out.Item)
+	return &m, err
+}
+
+// AdvanceConversation records m as the conversation's last message unless a
+// later one is recorded already (1 WCU). For a DM's first message it also
+// creates the head.
+func (db *DB) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.Message, preview string) error {
+	set := "SET last_seq = :s, last_msg_id = :id, last_at = :at, last_sender = :snd, kind = :k, created_at = if_not_exists(created_at, :at)"
+	vals := map[string]types.AttributeValue{":s": num(m.Seq), ":id": str(m.MessageID), ":at": num(m.CreatedAt.UnixMilli()),
+		":snd": str(m.SenderID), ":k": str(ref.Kind)}
+	var remove []string
+	if preview != "" {
+		set += ", last_preview = :pv"
+		vals[":pv"] = str(preview)
+	} else {
+		remove = append(remove, "last_preview")
+	}
+	if ref.Kind == chat.KindDM {
+		set += ", a = :a, b = :b"
+		vals[":a"], vals[":b"] = str(ref.A), str(ref.B)
+	} else {
+		set += ", group_id = :g"
+		vals[":g"] = str(ref.GroupID)
+	}
+	if m.SenderID == "" {
+		remove = append(remove, "last_sender")
+		set = strings.Replace(set, ", last_sender = :snd", "", 1)
+		delete(vals, ":snd")
+	}
+	expr := set
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: convKey(ref.ID),
+		UpdateExpression: &expr, ConditionExpression: aws.String("attribute_not_exists(last_seq) OR last_seq < :s"),
+		ExpressionAttributeValues: vals})
+	if IsConditionFailed(err) {
+		return nil // a later message is already recorded
+	}
+	if err != nil {
+		return wrap("advance conversation", err)
+	}
+	return nil
+}
+
+// History returns messages with lo <= seq <= hi, ascending or descending,
+// at most limit (consistent Query: 1 RCU per 4 KB read).
+func (db *DB) History(ctx context.Context, conv chat.ConversationID, lo, hi int64, ascending bool, limit int) ([]chat.Message, error) {
+	var list []chat.Message
+	var start map[string]types.AttributeValue
+	for len(list) < limit {
+		out, err := db.client.Query(ctx, &dynamodb.QueryInput{TableName: &db.t.Messages,
+			KeyConditionExpression:    aws.String("pk = :p AND sk BETWEEN :lo AND :hi"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(convPK(conv)), ":lo": str(msgSK(lo)), ":hi": str(msgSK(hi))},
+			ScanIndexForward:          aws.Bool(ascending), Limit: aws.Int32(int32(limit - len(list))), ConsistentRead: aws.Bool(true),
+			ExclusiveStartKey: start})
+		if err != nil {
+			return nil, wrap("history", err)
+		}
+		for _, it := range out.Items {
+			m, err := decodeMessage(it)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, m)
+		}
+		if start = out.LastEvaluatedKey; len(start) == 0 {
+			break
+		}
+	}
+	return list, nil
+}
+
+// ChangeMessage recalls or edits a message under ch's conditions. On
+// success it returns the message as changed; if a condition fails it
+// returns the message as it stands (nil if there is none) and
+// chat.ErrConflict. 1 WCU per KB of the larger image.
+func (db *DB) ChangeMessage(ctx context.Context, ch chat.MessageChange) (chat.Message, *chat.Message, error) {
+	cond := []string{"attribute_exists(pk)", "attribute_not_exists(recalled_at)"}
+	vals := map[string]types.AttributeValue{":at": num(ch.At.UnixMilli())}
+	var expr string
+	if ch.Recall {
+		expr = "SET recalled_at = :at REMOVE #t, ptype, pdata, edited_at"
+		if ch.By != "" {
+			expr = "SET recalled_at = :at, recalled_by = :by REMOVE #t, ptype, pdata, edited_at"
+			vals[":by"] = str(ch.By)
+		}
+	} else {
+		expr = "SET #t = :text, edited_at = :at"
+		vals[":text"] = str(ch.Text)
+	}
+	if ch.RequireSender != "" {
+		cond = append(cond, "sender = :snd")
+		vals[":snd"] = str(ch.RequireSender)
+	}
+	if !ch.NotBefore.IsZero() {
+		cond = append(cond, "created_at >= :nb")
+		vals[":nb"] = num(ch.NotBefore.UnixMilli())
+	}
+	out, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: key(convPK(ch.ConversationID), msgSK(ch.Seq)),
+		UpdateExpression: &expr, ConditionExpression: aws.String(strings.Join(cond, " AND ")),
+		ExpressionAttributeNames: map[string]string{"#t": "text"}, ExpressionAttributeValues: vals,
+		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if IsConditionFailed(err) {
+		old := conditionOld(err)
+		if old == nil {
+			return chat.Message{}, nil, chat.ErrConflict
+		}
+		o, derr := decodeMessage(old)
+		if derr != nil {
+			return chat.Message{}, nil, derr
+		}
+		return chat.Message{}, &o, chat.ErrConflict
+	}
+	if err != nil {
+		return chat.Message{}, nil, wrap("change message", err)
+	}
+	m, err := decodeMessage(out.Attributes)
+	return m, nil, err
+}
+
+// SetPreview replaces the head's preview if seq is still the last message
+// (a recalled or edited last message must not keep its old text there).
+func (db *DB) SetPreview(ctx context.Context, conv chat.ConversationID, seq int64, preview string) error {
+	expr := "REMOVE last_preview"
+	vals := map[string]types.AttributeValue{":s": num(seq)}
+	if preview != "" {
+		expr = "SET last_preview = :pv"
+		vals[":pv"] = str(preview)
+	}
+	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: convKey(conv),
+		UpdateExpression: &expr, ConditionExpression: aws.String("last_seq = :s"), ExpressionAttributeValues: vals})
+	if err != nil && !IsConditionFailed(err) {
+		return wrap("set preview", err)
+	}
+	return nil
+}
