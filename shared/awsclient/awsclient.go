@@ -55,7 +55,7 @@ func (c *Counter) register(stack *middleware.Stack) error {
 			c.mu.Unlock()
 			askCapacity(in.Parameters)
 			out, md, err := next.HandleInitialize(ctx, in)
-			c.addCapacity(out.Result)
+			c.addCapacity(out.Result, readOps[awsmiddleware.GetOperationName(ctx)])
 			return out, md, err
 		}), middleware.Before); err != nil {
 		return fmt.Errorf("awsclient: add counter: %w", err)
@@ -76,7 +76,11 @@ func askCapacity(params any) {
 	}
 }
 
-func (c *Counter) addCapacity(result any) {
+// readOps are the DynamoDB operations that only read: a total-only
+// capacity report from them is read units.
+var readOps = map[string]bool{"GetItem": true, "BatchGetItem": true, "Query": true, "Scan": true, "TransactGetItems": true}
+
+func (c *Counter) addCapacity(result any, readOnly bool) {
 	v := reflect.ValueOf(result)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
 		return
@@ -99,10 +103,13 @@ func (c *Counter) addCapacity(result any) {
 	for _, cc := range caps {
 		r, w := aws.ToFloat64(cc.ReadCapacityUnits), aws.ToFloat64(cc.WriteCapacityUnits)
 		if r == 0 && w == 0 && cc.CapacityUnits != nil {
-			// Some emulators report only the total; attribute it by operation
-			// shape is impossible here, so count it as written when the call
-			// was a write (the caller's counts tell which).
-			w = aws.ToFloat64(cc.CapacityUnits)
+			// Some emulators (and DynamoDB for BatchGetItem) report only the
+			// total: attribute it by the operation's kind.
+			if readOnly {
+				r = aws.ToFloat64(cc.CapacityUnits)
+			} else {
+				w = aws.ToFloat64(cc.CapacityUnits)
+			}
 		}
 		c.read += r
 		c.write += w

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	mrand "math/rand/v2"
 	"regexp"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tokenim/tokenim/shared/apierror"
@@ -307,8 +309,24 @@ func (s *Service) place(ctx context.Context, m Message, claim *Claim) (Message, 
 			claim = &moved
 		}
 		m.Seq = next
+		// Under contention every loser of a slot races for the next one;
+		// a little jitter spreads them out so most win within a few tries.
+		if err := jitter(ctx, attempt); err != nil {
+			return Message{}, false, err
+		}
 	}
 	return Message{}, false, errors.New("chat: send: too much contention")
+}
+
+func jitter(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(2*time.Millisecond) << min(attempt, 5))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // sendAccess checks the sender may post to ref and returns the head (nil
