@@ -84,8 +84,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 	}
 	call := &Call{Principal: p, ConnectionID: rc.ConnectionID, Body: json.RawMessage(ev.Body)}
 	var frame struct {
-		Action    string `json:"action"`
-		RequestID any    `json:"request_id"`
+		Action    any `json:"action"` // checked by route selection; any type is fine here
+		RequestID any `json:"request_id"`
 	}
 	if err := json.Unmarshal([]byte(ev.Body), &frame); err != nil {
 		return h.reply(ctx, call, errFrame(apierror.InvalidJSON, "Frames must be JSON objects with an \"action\" field."))

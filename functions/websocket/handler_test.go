@@ -140,6 +140,7 @@ func TestFrames(t *testing.T) {
 		{"JSON array", "$default", `[1,2]`, "error", "invalid_json", ""},
 		{"no action", "$default", `{"request_id":"r2"}`, "error", "unknown_action", "r2"},
 		{"unknown action", "$default", `{"action":"dance","request_id":"r3"}`, "error", "unknown_action", "r3"},
+		{"action not a string", "$default", `{"action":5}`, "error", "unknown_action", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -129,7 +130,9 @@ func convert(n *yaml.Node) (any, error) {
 	case yaml.AliasNode:
 		return convert(n.Alias)
 	case yaml.ScalarNode:
-		if strings.HasPrefix(n.Tag, "!") {
+		// Custom tags (!Ref, !Sub...) keep their text; standard ones
+		// (!!int, !!bool...) decode to their Go types.
+		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
 			v = n.Value
 		} else if err = n.Decode(&v); err != nil {
 			return nil, fmt.Errorf("template: line %d: %w", n.Line, err)
@@ -175,6 +178,10 @@ func Int(m map[string]any, k string, def int) int {
 		return v
 	case float64:
 		return int(v)
+	case string: // CloudFormation accepts numbers as strings ("10")
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
 	}
 	return def
 }

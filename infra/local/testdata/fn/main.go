@@ -26,11 +26,16 @@ func main() {
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
-		Records []json.RawMessage `json:"Records"`
-		Mode    string            `json:"mode"`
-		Sleep   int               `json:"sleep_ms"`
+		Records    []json.RawMessage `json:"Records"`
+		Mode       string            `json:"mode"`
+		Sleep      int               `json:"sleep_ms"`
+		HTTPMethod string            `json:"httpMethod"`
+		Path       string            `json:"path"`
 	}
 	json.Unmarshal(raw, &probe)
+	if probe.HTTPMethod != "" {
+		return rest(probe.Path, raw)
+	}
 	if probe.Records != nil {
 		var ev events.SQSEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -74,4 +79,24 @@ func sqs(ev events.SQSEvent) (events.SQSEventResponse, error) {
 		}
 	}
 	return resp, nil
+}
+
+// rest answers API Gateway proxy events: /echo returns the event it got,
+// the other paths provoke the gateway's failure handling.
+func rest(path string, raw json.RawMessage) (any, error) {
+	switch path {
+	case "/panic":
+		panic("boom")
+	case "/sleep":
+		time.Sleep(time.Hour)
+	case "/malformed":
+		return map[string]any{"hello": "world"}, nil
+	case "/binary":
+		return events.APIGatewayProxyResponse{StatusCode: 200, IsBase64Encoded: true, Body: "AAEC/w==",
+			Headers: map[string]string{"Content-Type": "application/octet-stream"}}, nil
+	case "/cookies":
+		return events.APIGatewayProxyResponse{StatusCode: 201, Headers: map[string]string{"X-One": "1"},
+			MultiValueHeaders: map[string][]string{"Set-Cookie": {"a=1", "b=2"}}}, nil
+	}
+	return events.APIGatewayProxyResponse{StatusCode: 200, Body: string(raw), Headers: map[string]string{"Content-Type": "application/json"}}, nil
 }

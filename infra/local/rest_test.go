@@ -1,0 +1,232 @@
+package local
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tokenim/tokenim/shared/testenv"
+)
+
+// TestServesWholeTemplate: every REST route, WebSocket route and SQS
+// trigger of a template is served locally (template.yaml and the fixture).
+func TestServesWholeTemplate(t *testing.T) {
+	for _, name := range []string{"template.yaml", "testdata/template.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			tmpl := testenv.Get(t).Template
+			if name != "template.yaml" {
+				tmpl = loadFixture(t)
+			}
+			s := startStack(t, tmpl, nil)
+			served := map[string]bool{}
+			for _, k := range s.Served() {
+				served[k] = true
+			}
+			var want []string
+			for _, r := range tmpl.RestRoutes() {
+				want = append(want, "REST "+r.Key())
+			}
+			for _, a := range tmpl.WebSocketAPIs() {
+				for _, r := range a.Routes {
+					want = append(want, "WS "+r.RouteKey)
+				}
+			}
+			for _, src := range tmpl.SQSSources() {
+				want = append(want, "SQS "+src.Function+"."+src.Event)
+			}
+			if len(want) == 0 {
+				t.Fatal("template has nothing to serve")
+			}
+			for _, k := range want {
+				if !served[k] {
+					t.Errorf("template declares %s; the local stack does not serve it", k)
+				}
+			}
+			if len(served) != len(want) {
+				t.Errorf("served %d, template has %d: %v", len(served), len(want), s.Served())
+			}
+		})
+	}
+}
+
+// TestRESTWithTemplate drives the real functions through the gateway.
+func TestRESTWithTemplate(t *testing.T) {
+	s := startStack(t, nil, nil)
+	admin := s.adminToken(t)
+	bearer := map[string]string{"Authorization": "Bearer " + admin}
+	user := testenv.ID("rest")
+	s.userToken(t, admin, user)
+
+	tests := []struct {
+		name    string
+		method  string
+		path    string
+		headers map[string]string
+		body    string
+		status  int
+		code    string
+	}{
+		{"authorized get", "GET", "/v1/users/" + user, bearer, "", 200, ""},
+		{"stage prefix as on AWS", "GET", "/prod/v1/users/" + user, bearer, "", 200, ""},
+		{"list with query", "GET", "/v1/users?limit=1&limit=2", bearer, "", 200, ""},
+		{"no token", "GET", "/v1/users/" + user, nil, "", 401, "unauthorized"},
+		{"empty Authorization", "GET", "/v1/users/" + user, map[string]string{"Authorization": ""}, "", 401, "unauthorized"},
+		{"bad token", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer nonsense"}, "", 401, "unauthorized"},
+		{"unknown route", "GET", "/v1/nothing", bearer, "", 404, "route_not_found"},
+		{"unknown route, no token", "GET", "/nope", nil, "", 404, "route_not_found"},
+		{"wrong method", "PUT", "/v1/users", bearer, "", 404, "route_not_found"},
+		{"handler error passes through", "GET", "/v1/users/no-such-" + user, bearer, "", 404, "not_found"},
+		{"public route without token", "POST", "/v1/auth/token", map[string]string{"Content-Type": "application/json"}, `{"grant_type":"client_credentials","client_id":"x","client_secret":"y"}`, 401, "invalid_client"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var body *strings.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			var r reply
+			if body != nil {
+				r = do(t, tc.method, s.RESTURL+tc.path, tc.headers, body)
+			} else {
+				r = do(t, tc.method, s.RESTURL+tc.path, tc.headers, nil)
+			}
+			if r.status != tc.status || r.errorCode() != tc.code {
+				t.Fatalf("got %d %s, want %d %q", r.status, r.body, tc.status, tc.code)
+			}
+			if tc.code != "" {
+				e := r.json["error"].(map[string]any)
+				if e["request_id"] == "" || e["request_id"] != r.header.Get("x-amzn-RequestId") {
+					t.Errorf("request_id %v, header %q", e["request_id"], r.header.Get("x-amzn-RequestId"))
+				}
+			}
+			if tc.status == 401 && tc.code == "unauthorized" && r.header.Get("WWW-Authenticate") != "Bearer" {
+				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+
+	t.Run("payload over 10 MB", func(t *testing.T) {
+		big := bytes.Repeat([]byte("a"), MaxRESTPayload+1)
+		r := do(t, "POST", s.RESTURL+"/v1/users", map[string]string{"Authorization": "Bearer " + admin, "Content-Type": "application/json"}, bytes.NewReader(big))
+		if r.status != 413 || r.errorCode() != "payload_too_large" {
+			t.Fatalf("got %d %s", r.status, r.body)
+		}
+	})
+	t.Run("CORS preflight", func(t *testing.T) {
+		r := do(t, "OPTIONS", s.RESTURL+"/v1/users/"+user, map[string]string{"Origin": "http://example.test", "Access-Control-Request-Method": "PATCH"}, nil)
+		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "*" ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "PATCH") || r.header.Get("Access-Control-Max-Age") != "600" ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Fatalf("got %d %v", r.status, r.header)
+		}
+		if r := do(t, "OPTIONS", s.RESTURL+"/v1/nothing", nil, nil); r.status != 404 {
+			t.Errorf("preflight of an unknown path = %d", r.status)
+		}
+	})
+}
+
+// TestRESTEvent checks the proxy event the gateway builds and how it maps
+// replies and failures, with the fixture function.
+func TestRESTEvent(t *testing.T) {
+	s := startStack(t, loadFixture(t), nil)
+
+	t.Run("event fields", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", s.RESTURL+"/echo/a%20b?x=1&x=2&y=3", strings.NewReader(`{"k":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Add("X-Multi", "one")
+		req.Header.Add("X-Multi", "two")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ev events.APIGatewayProxyRequest
+		if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
+			t.Fatal(err)
+		}
+		rc := ev.RequestContext
+		checks := map[string][2]any{
+			"resource":     {ev.Resource, "/echo/{id}"},
+			"path":         {ev.Path, "/echo/a b"},
+			"method":       {ev.HTTPMethod, "POST"},
+			"path param":   {ev.PathParameters["id"], "a b"},
+			"query":        {ev.QueryStringParameters["x"], "2"},
+			"multi query":  {strings.Join(ev.MultiValueQueryStringParameters["x"], ","), "1,2"},
+			"header":       {ev.Headers["X-Multi"], "two"},
+			"multi header": {strings.Join(ev.MultiValueHeaders["X-Multi"], ","), "one,two"},
+			"body":         {ev.Body, `{"k":1}`},
+			"base64":       {ev.IsBase64Encoded, false},
+			"stage":        {rc.Stage, "test"},
+			"resourcePath": {rc.ResourcePath, "/echo/{id}"},
+			"ctx method":   {rc.HTTPMethod, "POST"},
+			"source ip":    {rc.Identity.SourceIP, "127.0.0.1"},
+			"request id":   {rc.RequestID, resp.Header.Get("x-amzn-RequestId")},
+		}
+		for name, c := range checks {
+			if c[0] != c[1] {
+				t.Errorf("%s = %v, want %v", name, c[0], c[1])
+			}
+		}
+		if rc.RequestID == "" {
+			t.Error("no request id")
+		}
+	})
+	t.Run("binary body is base64", func(t *testing.T) {
+		r := do(t, "POST", s.RESTURL+"/echo/x", map[string]string{"Content-Type": "application/octet-stream"}, bytes.NewReader([]byte{0, 1, 2, 255}))
+		var ev events.APIGatewayProxyRequest
+		json.Unmarshal(r.body, &ev)
+		if !ev.IsBase64Encoded || ev.Body != "AAEC/w==" {
+			t.Errorf("body %q base64 %v", ev.Body, ev.IsBase64Encoded)
+		}
+	})
+	t.Run("static segment beats parameter", func(t *testing.T) {
+		r := do(t, "GET", s.RESTURL+"/echo/static", nil, nil)
+		if r.json["resource"] != "/echo/static" {
+			t.Errorf("resource = %v", r.json["resource"])
+		}
+	})
+	t.Run("greedy path", func(t *testing.T) {
+		r := do(t, "GET", s.RESTURL+"/files/a/b/c.txt", nil, nil)
+		pp, _ := r.json["pathParameters"].(map[string]any)
+		if pp["path"] != "a/b/c.txt" {
+			t.Errorf("pathParameters = %v", pp)
+		}
+	})
+	tests := []struct {
+		path   string
+		status int
+		code   string
+	}{
+		{"/panic", 502, "bad_gateway"},
+		{"/malformed", 502, "bad_gateway"},
+		{"/sleep", 504, "gateway_timeout"},
+		{"/nope", 403, ""}, // no MISSING_AUTHENTICATION_TOKEN in the fixture: AWS's default 403
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			r := do(t, "GET", s.RESTURL+tc.path, nil, nil)
+			if r.status != tc.status || r.errorCode() != tc.code {
+				t.Fatalf("got %d %s, want %d %s", r.status, r.body, tc.status, tc.code)
+			}
+		})
+	}
+	t.Run("panicked sandbox is replaced", func(t *testing.T) {
+		if r := do(t, "GET", s.RESTURL+"/echo/after", nil, nil); r.status != 200 {
+			t.Fatalf("after panic/timeout: %d %s", r.status, r.body)
+		}
+	})
+	t.Run("binary reply and multi-value headers", func(t *testing.T) {
+		r := do(t, "GET", s.RESTURL+"/binary", nil, nil)
+		if !bytes.Equal(r.body, []byte{0, 1, 2, 255}) || r.header.Get("Content-Type") != "application/octet-stream" {
+			t.Errorf("binary reply %v %v", r.body, r.header)
+		}
+		r = do(t, "GET", s.RESTURL+"/cookies", nil, nil)
+		if r.status != 201 || strings.Join(r.header.Values("Set-Cookie"), ";") != "a=1;b=2" || r.header.Get("X-One") != "1" {
+			t.Errorf("cookies reply %d %v", r.status, r.header)
+		}
+	})
+}
