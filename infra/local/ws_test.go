@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/gorilla/websocket"
 
-	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
@@ -161,10 +160,6 @@ func TestWebSocket(t *testing.T) {
 		defer c2.Close()
 		if ids := s.connIDs(t, alice); len(ids) != 1 || ids[0] == connID {
 			t.Errorf("new connection ids %v (old %s)", ids, connID)
-		}
-		p := realtime.NewAPIPusher(testenv.Get(t).Cfg, s.Env["WebSocketFunction"]["WS_MANAGEMENT_ENDPOINT"])
-		if err := p.Push(ctx, connID, []byte("x")); !errors.Is(err, realtime.ErrGone) {
-			t.Errorf("push to closed id: %v", err)
 		}
 		if _, err := m.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String("never-existed="), Data: []byte(`{}`)}); !errors.As(err, &gone) {
 			t.Errorf("post to unknown id: %v", err)
