@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/tokenim/tokenim/shared/chat"
+	"github.com/tokenim/tokenim/shared/httpapi"
+)
+
+// NewHandler builds the messages function's routes.
+func NewHandler(s *chat.Service, log *slog.Logger) *httpapi.Handler {
+	h := &handler{chat: s}
+	return httpapi.New(log,
+		httpapi.Route{Method: "POST", Resource: "/v1/messages", Handler: h.send},
+		httpapi.Route{Method: "GET", Resource: "/v1/conversations", Handler: h.list},
+		httpapi.Route{Method: "GET", Resource: "/v1/conversations/{conversation_id}", Handler: h.get},
+		httpapi.Route{Method: "GET", Resource: "/v1/conversations/{conversation_id}/messages", Handler: h.history},
+		httpapi.Route{Method: "PATCH", Resource: "/v1/conversations/{conversation_id}/messages/{seq}", Handler: h.edit},
+		httpapi.Route{Method: "POST", Resource: "/v1/conversations/{conversation_id}/messages/{seq}/recall", Handler: h.recall},
+		httpapi.Route{Method: "POST", Resource: "/v1/conversations/{conversation_id}/read", Handler: h.read},
+		httpapi.Route{Method: "POST", Resource: "/v1/sync", Handler: h.sync},
+	)
+}
+
+type handler struct{ chat *chat.Service }
+
+type sendBody struct {
+	ToUser         string        `json:"to_user"`
+	ToGroup        string        `json:"to_group"`
+	ConversationID string        `json:"conversation_id"`
+	SenderID       string        `json:"sender_id"`
+	System         bool          `json:"system"`
+	ClientMsgID    string        `json:"client_msg_id"`
+	Text           string        `json:"text"`
+	Payload        *chat.Payload `json:"payload"`
+}
+
+func (h *handler) send(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var b sendBody
+	if err := r.DecodeJSON(&b); err != nil {
+		return httpapi.Response{}, err
+	}
+	m, created, err := h.chat.Send(ctx, r.Principal, chat.SendInput{ToUser: b.ToUser, ToGroup: b.ToGroup, ConversationID: b.ConversationID,
+		SenderID: b.SenderID, System: b.System, ClientMsgID: b.ClientMsgID, Text: b.Text, Payload: b.Payload})
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	headers := map[string]string{"Location": "/v1/conversations/" + string(m.ConversationID) + "/messages?after=" + itoa(m.Seq-1) + "&limit=1"}
+	if !created {
+		headers["Idempotent-Replayed"] = "true"
+	}
+	return httpapi.Response{Status: http.StatusCreated, Body: m, Headers: headers}, nil
+}
+
+func (h *handler) list(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	limit, err := r.Limit()
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.chat.ListConversations(ctx, r.Principal, r.Query("user_id"), limit, r.Query("cursor"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h *handler) get(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	c, err := h.chat.GetConversation(ctx, r.Principal, r.PathParam("conversation_id"), r.Query("user_id"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, c), nil
+}
+
+func (h *handler) history(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	limit, err := r.Limit()
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	q := chat.HistoryQuery{Limit: limit, Cursor: r.Query("cursor"), AsUser: r.Query("user_id")}
+	for name, dst := range map[string]*int64{"after": &q.After, "before": &q.Before} {
+		if v := r.Query(name); v != "" {
+			if *dst, err = chat.ParseSeq(name, v); err != nil {
+				return httpapi.Response{}, err
+			}
+		}
+	}
+	page, err := h.chat.History(ctx, r.Principal, r.PathParam("conversation_id"), q)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+type editBody struct {
+	Text string `json:"text"`
+}
+
+func (h *handler) edit(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	seq, err := chat.ParseSeq("seq", r.PathParam("seq"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var b editBody
+	if err := r.DecodeJSON(&b); err != nil {
+		return httpapi.Response{}, err
+	}
+	m, err := h.chat.Edit(ctx, r.Principal, r.PathParam("conversation_id"), seq, b.Text)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, m), nil
+}
+
+func (h *handler) recall(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	seq, err := chat.ParseSeq("seq", r.PathParam("seq"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	m, err := h.chat.Recall(ctx, r.Principal, r.PathParam("conversation_id"), seq)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, m), nil
+}
+
+type readBody struct {
+	Seq    *int64 `json:"seq"`
+	UserID string `json:"user_id"`
+}
+
+func (h *handler) read(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var b readBody
+	if err := r.DecodeJSON(&b); err != nil {
+		return httpapi.Response{}, err
+	}
+	if b.Seq == nil {
+		return httpapi.Response{}, fieldRequired("seq")
+	}
+	st, err := h.chat.MarkRead(ctx, r.Principal, r.PathParam("conversation_id"), *b.Seq, b.UserID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, st), nil
+}
+
+type syncBody struct {
+	Since  map[string]int64 `json:"since"`
+	Limit  int              `json:"limit"`
+	Cursor string           `json:"cursor"`
+	UserID string           `json:"user_id"`
+}
+
+func (h *handler) sync(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	var b syncBody
+	if err := r.DecodeJSON(&b); err != nil {
+		return httpapi.Response{}, err
+	}
+	if b.Limit == 0 {
+		b.Limit = chat.MaxPageSize
+	}
+	page, err := h.chat.Sync(ctx, r.Principal, chat.SyncInput{Since: b.Since, Limit: b.Limit, Cursor: b.Cursor, AsUser: b.UserID})
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}

@@ -1,0 +1,18 @@
+// Command messages serves the message and conversation REST routes.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/chat"
+)
+
+func main() {
+	ctx := context.Background()
+	a := app.Load(ctx, "messages")
+	h := NewHandler(chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{}), a.Log)
+	lambda.Start(h.Handle)
+}
