@@ -1,0 +1,20 @@
+// Command batchdlq closes batch chunks that landed in the dead-letter queue.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/batch"
+	"github.com/tokenim/tokenim/shared/chat"
+)
+
+func main() {
+	ctx := context.Background()
+	a := app.Load(ctx, "batchdlq")
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{}), Groups: a.DB}
+	p := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
+	lambda.Start(NewHandler(p, a.Log))
+}

@@ -1,0 +1,25 @@
+// Command jobs serves the batch-job REST routes: submit users or groups in
+// bulk, read a job and its failed rows, verify ids.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/batch"
+	"github.com/tokenim/tokenim/shared/chat"
+)
+
+func main() {
+	ctx := context.Background()
+	a := app.Load(ctx, "jobs")
+	queue := batch.SQSQueue{Client: sqs.NewFromConfig(a.AWS), URL: os.Getenv("BATCH_QUEUE_URL")}
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{}), Groups: a.DB}
+	proc := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
+	h := NewHandler(batch.NewService(a.DB, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), a.Log)
+	lambda.Start(h.Handle)
+}

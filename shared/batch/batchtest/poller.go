@@ -1,0 +1,150 @@
+// Package batchtest drives SQS-triggered handlers the way Lambda's event
+// source mapping does, against a real (emulated) queue: receive up to ten
+// messages, invoke the handler through lambda.NewHandler(h).Invoke with an
+// events.SQSEvent, and delete only the messages the reply does not list as
+// failed. A function error, or a reply naming an unknown or empty message
+// id, fails the whole batch (nothing deleted), as on AWS.
+package batchtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Poller is one event source mapping.
+type Poller struct {
+	SQS      *sqs.Client
+	QueueURL string
+	QueueARN string
+	// Handler is a Lambda handler taking events.SQSEvent.
+	Handler any
+	// BatchSize is the most messages per invocation (1-10; 10 if zero).
+	BatchSize int32
+	// Visibility is how long a received message stays hidden; short in
+	// tests so that failed messages come back quickly (Lambda uses the
+	// queue's timeout, 6x the function's).
+	Visibility int32
+
+	Invocations, WholeBatchFailures, Received, ItemFailures, Deleted atomic.Int64
+}
+
+// Once runs one receive-invoke-delete cycle and returns how many messages
+// it received.
+func (p *Poller) Once(ctx context.Context) (int, error) {
+	size := p.BatchSize
+	if size == 0 {
+		size = 10
+	}
+	out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: &p.QueueURL, MaxNumberOfMessages: size, VisibilityTimeout: p.Visibility, WaitTimeSeconds: 1,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("batchtest: receive: %w", err)
+	}
+	if len(out.Messages) == 0 {
+		return 0, nil
+	}
+	p.Received.Add(int64(len(out.Messages)))
+	ev := events.SQSEvent{}
+	for _, m := range out.Messages {
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+			Md5OfBody: aws.ToString(m.MD5OfBody), Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: p.QueueARN,
+			AWSRegion: "us-east-1",
+		})
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return 0, err
+	}
+	p.Invocations.Add(1)
+	reply, err := lambda.NewHandler(p.Handler).Invoke(ctx, payload)
+	if err != nil {
+		p.WholeBatchFailures.Add(1)
+		return len(out.Messages), nil // function error: every message returns
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(reply, &resp); err != nil {
+		p.WholeBatchFailures.Add(1)
+		return len(out.Messages), nil
+	}
+	inBatch := map[string]bool{}
+	for _, r := range ev.Records {
+		inBatch[r.MessageId] = true
+	}
+	failed := map[string]bool{}
+	for _, f := range resp.BatchItemFailures {
+		if f.ItemIdentifier == "" || !inBatch[f.ItemIdentifier] {
+			p.WholeBatchFailures.Add(1)
+			return len(out.Messages), nil
+		}
+		failed[f.ItemIdentifier] = true
+	}
+	p.ItemFailures.Add(int64(len(failed)))
+	var del []sqstypes.DeleteMessageBatchRequestEntry
+	for i, r := range ev.Records {
+		if !failed[r.MessageId] {
+			del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r.ReceiptHandle)})
+		}
+	}
+	if len(del) > 0 {
+		res, err := p.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &p.QueueURL, Entries: del})
+		if err != nil {
+			return 0, fmt.Errorf("batchtest: delete: %w", err)
+		}
+		p.Deleted.Add(int64(len(res.Successful)))
+	}
+	return len(out.Messages), nil
+}
+
+// Run runs workers concurrent pollers (Lambda's concurrency) until done
+// returns true or ctx ends; done is checked whenever a receive comes back
+// empty and every 20 cycles.
+func (p *Poller) Run(ctx context.Context, workers int, done func() bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	var finished atomic.Bool
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil && !finished.Load(); i++ {
+				n, err := p.Once(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						errs <- err
+					}
+					cancel()
+					return
+				}
+				if (n == 0 || i%20 == 19) && done() {
+					finished.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	if !finished.Load() {
+		return fmt.Errorf("batchtest: stopped before done: %w", context.Cause(ctx))
+	}
+	return nil
+}
