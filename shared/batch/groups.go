@@ -73,6 +73,7 @@ func splitMembers(s string) []string {
 var groupSchema = schema[GroupRow]{
 	kind:      KindGroups,
 	idColumn:  "group_id",
+	required:  []string{"group_id", "owner_id"},
 	columns:   []string{"group_id", "owner_id", "name", "avatar_url", "members"},
 	chunkRows: GroupChunkMaxRows,
 	fromCSV: func(c map[string]string, meta map[string]string) GroupRow {

@@ -43,7 +43,8 @@ type Parsed[T any] struct {
 // schema describes one kind of row.
 type schema[T any] struct {
 	kind     Kind
-	idColumn string   // "user_id": required in CSV headers
+	idColumn string   // "user_id"
+	required []string // columns a CSV header must have
 	columns  []string // plain CSV columns, idColumn first; plus metadata.<key>
 	// chunkRows is the most file rows one chunk (SQS message) covers.
 	chunkRows int
@@ -166,8 +167,10 @@ func (s schema[T]) header(cells []string) ([]column, error) {
 		seen[key] = true
 		out[i] = col
 	}
-	if !seen[s.idColumn+"\x00"] {
-		return nil, csvColumnErr("The header must have a %s column (the first row of a CSV file is its header).", s.idColumn, s.idColumn)
+	for _, r := range s.required {
+		if !seen[r+"\x00"] {
+			return nil, csvColumnErr("The header must have a %s column (the first row of a CSV file is its header).", r, r)
+		}
 	}
 	return out, nil
 }

@@ -74,6 +74,9 @@ func NewService(s Store, q Queue, proc *Processor, c *cursor.Codec, cfg Config, 
 	if cfg.MaxRowsPerDay <= 0 {
 		cfg.MaxRowsPerDay = DefaultMaxRowsPerDay
 	}
+	if cfg.InlineMaxRows == 0 {
+		cfg.InlineMaxRows = InlineMaxRows
+	}
 	return &Service{store: s, queue: q, proc: proc, cursors: c, cfg: cfg, log: log, now: proc.now, backoff: proc.backoff}
 }
 

@@ -24,6 +24,7 @@ func (u *UserRow) Validate() error {
 var userSchema = schema[UserRow]{
 	kind:      KindUsers,
 	idColumn:  "user_id",
+	required:  []string{"user_id"},
 	columns:   []string{"user_id", "nickname", "avatar_url"},
 	chunkRows: ChunkMaxRows,
 	fromCSV: func(c map[string]string, meta map[string]string) UserRow {

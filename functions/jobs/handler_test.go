@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/batch"
+	"github.com/tokenim/tokenim/shared/batch/batchtest"
+	"github.com/tokenim/tokenim/shared/chat"
+	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/testenv"
+	"github.com/tokenim/tokenim/shared/users"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// fixture is the jobs function plus a worker fed by the real queue the way
+// Lambda feeds it (batchtest.Poller).
+type fixture struct {
+	env     *testenv.Env
+	db      *store.DB
+	sqs     *sqs.Client
+	handler any
+	poller  *batchtest.Poller
+}
+
+// roomy limits, so tests sharing the tables never trip each other's quota.
+var roomy = batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 100_000_000}
+
+func newFixture(t testing.TB, cfg aws.Config, limits batch.Config) fixture {
+	t.Helper()
+	env := testenv.Get(t)
+	db := env.DB(cfg)
+	client := sqs.NewFromConfig(cfg)
+	log := logging.NewTo(io.Discard, "jobs")
+	groups := batch.ChatGroups{Chat: chat.NewService(db, env.Cursors, chat.Config{}, chat.Options{}), Groups: db}
+	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{Groups: groups})
+	queue := batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}
+	h := NewHandler(batch.NewService(db, queue, proc, env.Cursors, limits, log), log)
+	worker := batch.SQSHandler(log, 10, func(ctx context.Context, m events.SQSMessage) error { return proc.HandleMessage(ctx, m.Body) })
+	return fixture{env: env, db: db, sqs: client, handler: h.Handle,
+		poller: &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"], Handler: worker, Visibility: 2}}
+}
+
+func submitReq(kind, contentType, body string, query map[string]string) testenv.REST {
+	return testenv.REST{Method: "POST", Resource: "/v1/jobs/" + kind, Path: "/v1/jobs/" + kind, Query: query,
+		Headers: map[string]string{"Content-Type": contentType}, Body: body, Principal: testenv.Admin()}
+}
+
+func (f fixture) submit(t testing.TB, kind, contentType, body string) testenv.Reply {
+	t.Helper()
+	r := testenv.Call(t, f.handler, submitReq(kind, contentType, body, nil))
+	if r.Status != http.StatusAccepted && r.Status != http.StatusOK {
+		t.Fatalf("submit: %d %s", r.Status, r.Body)
+	}
+	return r
+}
+
+func (f fixture) job(t testing.TB, id string) testenv.Reply {
+	t.Helper()
+	r := testenv.Call(t, f.handler, testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}", Path: "/v1/jobs/" + id,
+		PathParams: map[string]string{"job_id": id}, Principal: testenv.Admin()})
+	if r.Status != 200 {
+		t.Fatalf("get job: %d %s", r.Status, r.Body)
+	}
+	return r
+}
+
+// wait runs the worker until the job finishes (bounded by 2 minutes).
+func (f fixture) wait(t testing.TB, id string) testenv.Reply {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := f.poller.Run(ctx, 2, func() bool {
+		j, err := f.db.GetJob(ctx, id)
+		return err == nil && j.Finished()
+	})
+	if err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	return f.job(t, id)
+}
+
+func num(r testenv.Reply, k string) int { v, _ := r.JSON[k].(float64); return int(v) }
+
+// checkCounts asserts the job's counters, and that they add up.
+func checkCounts(t testing.TB, r testenv.Reply, state string, total, created, failed int) {
+	t.Helper()
+	if r.JSON["state"] != state || num(r, "total") != total || num(r, "created") != created || num(r, "failed") != failed ||
+		num(r, "pending") != total-created-failed {
+		t.Fatalf("job %s, want state %s total %d created %d failed %d", r.Body, state, total, created, failed)
+	}
+}
+
+func TestRoutesMatchTemplate(t *testing.T) {
+	env := testenv.Get(t)
+	h := NewHandler(nil, logging.NewTo(io.Discard, "jobs"))
+	if got, want := h.Routes(), env.Template.RestRoutesOf("JobsFunction"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("handler routes %v != template routes %v", got, want)
+	}
+}
+
+// TestUsersCSVJob: the seeds' scenario: a class list as CSV, a few rows bad,
+// one id taken already. Valid rows are created, the others reported.
+func TestUsersCSVJob(t *testing.T) {
+	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	p := testenv.ID("stu")
+	taken := p + "-taken"
+	if _, err := f.db.CreateUserForJob(context.Background(), users.User{UserID: taken, Nickname: "Old", CreatedAt: time.Now(), UpdatedAt: time.Now(), Gen: 1}, ""); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("user_id,nickname,avatar_url,metadata.class\r\n")
+	n := 450 // three chunks: the job is queued, not inline
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%s-%03d,\"Student, %d\",,7B\r\n", p, i, i)
+	}
+	b.WriteString("bad#id,X,,\r\n")         // row 451
+	b.WriteString(taken + ",New,,\r\n")     // row 452: exists
+	b.WriteString(p + "-001,Again,,\r\n")   // row 453: duplicate of row 1
+	b.WriteString(p + "-x,Y,ftp://no,\r\n") // row 454: bad avatar
+	r := f.submit(t, "users", "text/csv", b.String())
+	if r.Status != http.StatusAccepted || r.Headers["Location"] != "/v1/jobs/"+r.JSON["job_id"].(string) {
+		t.Fatalf("submit: %d %v %s", r.Status, r.Headers, r.Body)
+	}
+	checkCounts(t, r, "queued", 454, 0, 3)
+	if num(r, "invalid") != 3 || num(r, "chunks") != 3 || len(r.JSON["errors"].([]any)) != 3 {
+		t.Fatalf("submit reply %s", r.Body)
+	}
+	id := r.JSON["job_id"].(string)
+	done := f.wait(t, id)
+	checkCounts(t, done, "partially_failed", 454, n, 4)
+	if done.JSON["finished_at"] == nil || done.JSON["started_at"] == nil || num(done, "chunks_done") != 3 {
+		t.Fatalf("finished job %s", done.Body)
+	}
+
+	// Errors in row order, as JSON pages and as CSV.
+	var rows []string
+	cursor := ""
+	for page := 0; page < 10; page++ {
+		q := map[string]string{"limit": "3"}
+		if cursor != "" {
+			q["cursor"] = cursor
+		}
+		e := testenv.Call(t, f.handler, testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}/errors", Path: "/v1/jobs/" + id + "/errors",
+			PathParams: map[string]string{"job_id": id}, Query: q, Principal: testenv.Admin()})
+		if e.Status != 200 {
+			t.Fatalf("errors: %d %s", e.Status, e.Body)
+		}
+		for _, x := range e.JSON["errors"].([]any) {
+			m := x.(map[string]any)
+			rows = append(rows, fmt.Sprintf("%v:%v", m["row"], m["code"]))
+		}
+		cursor, _ = e.JSON["next_cursor"].(string)
+		if cursor == "" {
+			break
+		}
+	}
+	want := []string{"451:invalid_id", "452:user_exists", "453:duplicate_id", "454:validation_failed"}
+	if !reflect.DeepEqual(rows, want) {
+		t.Fatalf("errors %v, want %v", rows, want)
+	}
+	csvReq := testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}/errors", Path: "/v1/jobs/" + id + "/errors",
+		PathParams: map[string]string{"job_id": id}, Headers: map[string]string{"Accept": "text/csv"}, Principal: testenv.Admin()}
+	c := testenv.Call(t, f.handler, csvReq)
+	recs, err := csv.NewReader(strings.NewReader(c.Body)).ReadAll()
+	if err != nil || c.Status != 200 || !strings.HasPrefix(c.Headers["Content-Type"], "text/csv") || len(recs) != 5 ||
+		!reflect.DeepEqual(recs[0], []string{"row", "id", "code", "message"}) || recs[2][1] != taken || recs[2][2] != "user_exists" {
+		t.Fatalf("csv errors: %d %v %q %v", c.Status, c.Headers, c.Body, err)
+	}
+
+	// The users exist with the file's data; the existing one is untouched.
+	u, err := f.db.GetUser(context.Background(), p+"-001")
+	if err != nil || u.Nickname != "Student, 1" || u.Metadata["class"] != "7B" {
+		t.Fatalf("user 1: %+v %v", u, err)
+	}
+	if u, err := f.db.GetUser(context.Background(), taken); err != nil || u.Nickname != "Old" {
+		t.Fatalf("existing user overwritten: %+v %v", u, err)
+	}
+	v := testenv.Call(t, f.handler, testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify",
+		Body: fmt.Sprintf(`{"user_ids":["%s-001","%s-450","%s","%s-x","%s-001"]}`, p, p, taken, p, p), Principal: testenv.Admin()})
+	if v.Status != 200 || fmt.Sprint(v.JSON["existing"]) != fmt.Sprintf("[%s-001 %s-450 %s]", p, p, taken) ||
+		fmt.Sprint(v.JSON["missing"]) != fmt.Sprintf("[%s-x]", p) {
+		t.Fatalf("verify: %d %s", v.Status, v.Body)
+	}
+}
+
+// TestSmallJobInline: a small JSON file is done within the call (200, final
+// state), and the JSON rows' own errors are reported.
+func TestSmallJobInline(t *testing.T) {
+	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	a, b := testenv.ID("in"), testenv.ID("in")
+	body := fmt.Sprintf(`[{"user_id":%q,"nickname":"A","metadata":{"k":"v"}},{"user_id":%q,"role":"admin"},{"user_id":%q}]`, a, a+"x", b)
+	r := f.submit(t, "users", "application/json", body)
+	if r.Status != 200 || r.Headers["Location"] == "" {
+		t.Fatalf("inline: %d %s", r.Status, r.Body)
+	}
+	checkCounts(t, r, "partially_failed", 3, 2, 1)
+	if e := r.JSON["errors"].([]any)[0].(map[string]any); e["row"] != 2.0 || e["code"] != "unknown_field" || e["id"] != a+"x" {
+		t.Fatalf("errors %s", r.Body)
+	}
+	if u, err := f.db.GetUser(context.Background(), a); err != nil || u.Metadata["k"] != "v" {
+		t.Fatalf("user: %+v %v", u, err)
+	}
+	// Submitting the same file again: every valid row is user_exists.
+	again := f.submit(t, "users", "application/json", body)
+	checkCounts(t, again, "failed", 3, 0, 3)
+}
+
+func TestDryRun(t *testing.T) {
+	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	id := testenv.ID("dry")
+	r := testenv.Call(t, f.handler, submitReq("users", "text/csv", "user_id\n"+id+"\nbad#\n", map[string]string{"dry_run": "true"}))
+	if r.Status != 200 || r.JSON["state"] != "validated" || r.JSON["dry_run"] != true || r.JSON["job_id"] != nil ||
+		num(r, "pending") != 1 || num(r, "failed") != 1 || r.Headers["Location"] != "" {
+		t.Fatalf("dry run: %d %s", r.Status, r.Body)
+	}
+	if _, err := f.db.GetUser(context.Background(), id); err == nil {
+		t.Fatal("dry run created a user")
+	}
+}
+
+// TestBadInput: every unusable request gets its code and writes nothing.
+func TestBadInput(t *testing.T) {
+	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	id := testenv.ID("never")
+	csvReq := func(body string) testenv.REST { return submitReq("users", "text/csv", body, nil) }
+	// API Gateway hands text/csv (a binary media type) over base64-encoded.
+	binary := func(raw []byte) testenv.REST { return csvReq(base64.StdEncoding.EncodeToString(raw)) }
+	tests := []struct {
+		name   string
+		req    testenv.REST
+		base64 bool
+		status int
+		code   string
+	}{
+		{"empty file", csvReq(""), false, 400, "empty_file"},
+		{"header only", csvReq("user_id,nickname\r\n"), false, 400, "empty_file"},
+		{"missing required column", csvReq("nickname\n" + id + "\n"), false, 400, "invalid_csv"},
+		{"unknown column", csvReq("user_id,nick_name\n" + id + ",A\n"), false, 400, "invalid_csv"},
+		{"bad quoting", csvReq("user_id,nickname\n" + id + ",\"A\n"), false, 400, "invalid_csv"},
+		{"non-UTF-8 bytes", binary([]byte("user_id,nickname\n" + id + ",Jos\xe9\n")), true, 400, "invalid_encoding"},
+		{"UTF-16 file", binary([]byte{0xff, 0xfe, 'u', 0, 's', 0}), true, 400, "invalid_encoding"},
+		{"all rows invalid", csvReq("user_id\nbad#1\nbad#2\n"), false, 400, "no_valid_rows"},
+		{"JSON not an array", submitReq("users", "application/json", `{"user_id":"`+id+`"}`, nil), false, 400, "validation_failed"},
+		{"malformed JSON", submitReq("users", "application/json", `[{"user_id":"`+id+`"`, nil), false, 400, "invalid_json"},
+		{"wrong content type", submitReq("users", "text/plain", "user_id\n"+id+"\n", nil), false, 415, "unsupported_media_type"},
+		{"xml", submitReq("users", "application/xml", "<users/>", nil), false, 415, "unsupported_media_type"},
+		{"7 MB body", csvReq("user_id\n" + id + "\n" + strings.Repeat("x\n", 7<<19)), false, 413, "payload_too_large"},
+		{"7 MB base64 body", binary([]byte("user_id\n" + strings.Repeat("y\n", 7<<19))), true, 413, "payload_too_large"},
+		{"bad dry_run", submitReq("users", "text/csv", "user_id\n"+id+"\n", map[string]string{"dry_run": "yes"}), false, 400, "validation_failed"},
+		{"groups: no owner column", submitReq("groups", "text/csv", "group_id,name\ng-"+id+",G\n", nil), false, 400, "invalid_csv"},
+		{"unknown job", testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}", Path: "/v1/jobs/job_000000000000000000000000",
+			PathParams: map[string]string{"job_id": "job_000000000000000000000000"}, Principal: testenv.Admin()}, false, 404, "not_found"},
+		{"malformed job id", testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}", Path: "/v1/jobs/..%2f",
+			PathParams: map[string]string{"job_id": "../x"}, Principal: testenv.Admin()}, false, 404, "not_found"},
+		{"errors of unknown job", testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}/errors", Path: "/v1/jobs/job_000000000000000000000000/errors",
+			PathParams: map[string]string{"job_id": "job_000000000000000000000000"}, Principal: testenv.Admin()}, false, 404, "not_found"},
+		{"verify both kinds", testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify",
+			Body: `{"user_ids":["a"],"group_ids":["b"]}`, Principal: testenv.Admin()}, false, 400, "validation_failed"},
+		{"verify bad id", testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify",
+			Body: `{"user_ids":["a","b#"]}`, Principal: testenv.Admin()}, false, 400, "invalid_id"},
+		{"verify too many", testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify",
+			Body: `{"user_ids":[` + strings.Repeat(`"a",`, 1000) + `"a"]}`, Principal: testenv.Admin()}, false, 400, "validation_failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := tc.req.Event(t)
+			ev.IsBase64Encoded = tc.base64
+			var resp events.APIGatewayProxyResponse
+			testenv.Invoke(t, f.handler, ev, &resp)
+			r := testenv.Reply{Status: resp.StatusCode, Body: resp.Body}
+			if !strings.Contains(resp.Body, `"code":"`+tc.code+`"`) || r.Status != tc.status {
+				t.Fatalf("got %d %.300s, want %d %s", r.Status, r.Body, tc.status, tc.code)
+			}
+		})
+	}
+	if _, err := f.db.GetUser(context.Background(), id); err == nil {
+		t.Fatal("a refused file created a user")
+	}
+}
+
+// TestPermissions: only admin tokens reach batch jobs.
+func TestPermissions(t *testing.T) {
+	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	uid := testenv.ID("perm")
+	r := f.submit(t, "users", "text/csv", "user_id\n"+uid+"\n")
+	jobID := r.JSON["job_id"].(string)
+	user := testenv.User(uid)
+	tests := []struct {
+		name   string
+		req    testenv.REST
+		status int
+		code   string
+	}{
+		{"user submits users", withP(submitReq("users", "text/csv", "user_id\n"+uid+"-2\n", nil), user), 403, "forbidden"},
+		{"user submits groups", withP(submitReq("groups", "text/csv", "group_id,owner_id\ng-"+uid+","+uid+"\n", nil), user), 403, "forbidden"},
+		{"user reads job", withP(testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}", Path: "/v1/jobs/" + jobID,
+			PathParams: map[string]string{"job_id": jobID}}, user), 403, "forbidden"},
+		{"user reads errors", withP(testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}/errors", Path: "/v1/jobs/" + jobID + "/errors",
+			PathParams: map[string]string{"job_id": jobID}}, user), 403, "forbidden"},
+		{"user verifies", withP(testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify", Body: `{"user_ids":["a"]}`}, user), 403, "forbidden"},
+		{"no principal", submitReq("users", "text/csv", "user_id\n"+uid+"-3\n", nil), 401, "unauthorized"},
+	}
+	tests[len(tests)-1].req.Principal = nil
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testenv.Call(t, f.handler, tc.req)
+			if r.Status != tc.status || r.ErrorCode() != tc.code {
+				t.Fatalf("got %d %s, want %d %s", r.Status, r.Body, tc.status, tc.code)
+			}
+		})
+	}
+	for _, id := range []string{uid + "-2", uid + "-3"} {
+		if _, err := f.db.GetUser(context.Background(), id); err == nil {
+			t.Fatalf("refused submit created %s", id)
+		}
+	}
+}
+
+func withP(r testenv.REST, p *auth.Principal) testenv.REST {
+	r.Principal = p
+	return r
+}
