@@ -70,3 +70,42 @@ func TestSendCost(t *testing.T) {
 		}
 	}
 }
+
+// TestReadCosts pins the request counts of history, sync, mark read and
+// the conversation list (logged with their units).
+func TestReadCosts(t *testing.T) {
+	f := newFixture(t, chat.Config{})
+	u := f.newUsers(t, "rc", 3)
+	g := f.group(t, u[0], u[1], u[2])
+	for i := 0; i < 5; i++ {
+		f.send(t, user(u[1]), chat.SendInput{ToUser: u[0], Text: "dm"})
+		f.send(t, user(u[1]), chat.SendInput{ToGroup: g.GroupID, Text: "group"})
+	}
+	svc, c := f.counted(t)
+	dm := string(chat.DMID(u[0], u[1]))
+	tests := []struct {
+		name string
+		run  func() error
+		want map[string]int
+	}{
+		{"history page", func() error { _, err := svc.History(ctx, user(u[0]), dm, chat.HistoryQuery{}); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.Query": 1}},
+		{"sync (2 conversations changed)", func() error { _, err := svc.Sync(ctx, user(u[0]), chat.SyncInput{}); return err },
+			map[string]int{"DynamoDB.Query": 3, "DynamoDB.BatchGetItem": 1}},
+		{"mark read", func() error { _, err := svc.MarkRead(ctx, user(u[0]), dm, 3, ""); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.UpdateItem": 1}},
+		{"list conversations", func() error { _, err := svc.ListConversations(ctx, user(u[0]), "", 0, ""); return err },
+			map[string]int{"DynamoDB.Query": 1, "DynamoDB.BatchGetItem": 2}},
+	}
+	for _, tc := range tests {
+		c.Reset()
+		if err := tc.run(); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		s := c.Snapshot()
+		t.Logf("%s: %s", tc.name, s)
+		if fmt.Sprint(s.Requests) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: requests %v, want %v", tc.name, s.Requests, tc.want)
+		}
+	}
+}
