@@ -76,7 +76,8 @@ func NewRESTGateway(api template.RestAPI, routes []template.RestRoute, functions
 	return g, nil
 }
 
-// Handle mounts a local-only handler under a path prefix (e.g. /demo).
+// Handle mounts a local-only handler under a path prefix (e.g. /demo);
+// call it before the gateway serves.
 func (g *RESTGateway) Handle(prefix string, h http.Handler) { g.extra[prefix] = h }
 
 // Served lists the route keys the gateway serves.

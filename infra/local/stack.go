@@ -43,6 +43,9 @@ type Options struct {
 	SQSWait     time.Duration // long-poll wait (default 20 s)
 	Output      io.Writer     // the functions' stdout/stderr
 	Log         *slog.Logger
+	// Extra are local-only handlers on the REST port by path prefix
+	// (the demo client at /demo).
+	Extra map[string]http.Handler
 }
 
 // Stack is a running local stack.
@@ -178,6 +181,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		s.REST, err = NewRESTGateway(restAPIs[0], t.RestRoutes(), invokers, stage, o.Region, o.AccountID, o.Log.With("gateway", "rest"))
 		if err != nil {
 			return nil, err
+		}
+		for prefix, h := range o.Extra {
+			s.REST.Handle(prefix, h)
 		}
 		restMux.Handle("/", s.REST)
 	}
