@@ -32,6 +32,14 @@ test:
 bench:
 	./infra/scripts/bench.sh
 
+## credential: a first admin credential for a deployed stack (README, First credential)
+credential:
+	@test -n "$(STACK)" || { echo "usage: make credential STACK=<stack name> [AWS_REGION=...]" >&2; exit 2; }
+	@table=$$(aws cloudformation describe-stacks --stack-name "$(STACK)" \
+	    --query "Stacks[0].Outputs[?OutputKey=='UsersTableName'].OutputValue" --output text) \
+	  && test -n "$$table" && test "$$table" != None \
+	  && go run ./infra/local/cmd/tokenim-admin credential -table "$$table" -name "make credential"
+
 lint:
 	go vet ./...
 	test -z "$$(gofmt -l functions shared infra)"

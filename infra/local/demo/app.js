@@ -1,0 +1,359 @@
+// TokenIM demo client: plain JavaScript against the REST API
+// (docs/openapi.yaml) and the WebSocket protocol (docs/websocket.md).
+//
+// Structure: `api` (REST), `socket` (one WebSocket with reconnect and
+// request ids), `protocol` (every WebSocket action and server frame the
+// page uses: the one place to change when the protocol grows), `state`
+// and `render`. window.demo exposes the state for the browser test.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  me: "", token: "", restURL: location.origin, wsURL: "",
+  conversations: [],          // from GET /v1/conversations
+  current: null,              // open conversation id (or a pending DM: {peer})
+  pendingPeer: "",            // DM target before its first message
+  messages: new Map(),        // conversation id -> Map(seq -> message)
+  typing: new Map(),          // conversation id -> {user, until}
+  connected: false, pongs: 0, pushes: 0,
+};
+window.demo = state;
+
+// ------------------------------------------------------------------ REST
+const api = {
+  async call(method, path, body) {
+    const headers = { Authorization: "Bearer " + state.token };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const resp = await fetch(state.restURL + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await resp.text();
+    const data = text ? JSON.parse(text) : {};
+    if (!resp.ok) throw new Error((data.error && data.error.code) || resp.status);
+    return data;
+  },
+  conversations: () => api.call("GET", "/v1/conversations?limit=50"),
+  history: (id, after) => api.call("GET", `/v1/conversations/${encodeURIComponent(id)}/messages?limit=50` + (after ? `&after=${after}` : "")),
+  send: (target, text, clientMsgID) => api.call("POST", "/v1/messages", { ...target, text, client_msg_id: clientMsgID }),
+  read: (id, seq) => api.call("POST", `/v1/conversations/${encodeURIComponent(id)}/read`, { seq }),
+};
+
+// ------------------------------------------------------------- WebSocket
+const socket = {
+  ws: null, nextID: 1, waiting: new Map(), backoff: 500,
+  connect() {
+    const ws = new WebSocket(`${state.wsURL}/?token=${encodeURIComponent(state.token)}&device=demo`);
+    socket.ws = ws;
+    ws.onopen = () => { state.connected = true; socket.backoff = 500; setStatus("online"); protocol.onConnected(); };
+    ws.onmessage = (ev) => {
+      let frame;
+      try { frame = JSON.parse(ev.data); } catch { return; }
+      const waiter = frame.request_id && socket.waiting.get(frame.request_id);
+      if (waiter) { socket.waiting.delete(frame.request_id); waiter(frame); }
+      protocol.onFrame(frame);
+    };
+    ws.onclose = (ev) => {
+      state.connected = false;
+      setStatus("offline");
+      for (const w of socket.waiting.values()) w({ type: "error", code: "disconnected" });
+      socket.waiting.clear();
+      if (ev.code === 1008 || ev.code === 4001) return; // refused: do not hammer
+      setTimeout(() => socket.connect(), socket.backoff);
+      socket.backoff = Math.min(socket.backoff * 2, 10000);
+    };
+  },
+  // request sends a frame with a request_id and resolves with the reply
+  // that echoes it (or an error frame after 10 s).
+  request(frame) {
+    return new Promise((resolve) => {
+      if (!state.connected) return resolve({ type: "error", code: "disconnected" });
+      const id = "r" + socket.nextID++;
+      socket.waiting.set(id, resolve);
+      socket.ws.send(JSON.stringify({ ...frame, request_id: id }));
+      setTimeout(() => { if (socket.waiting.delete(id)) resolve({ type: "error", code: "timeout" }); }, 10000);
+    });
+  },
+};
+
+// -------------------------------------------------------------- protocol
+// The WebSocket actions the page uses. `send`, `read` and `typing` are
+// being specified in docs/websocket.md; until the server knows them it
+// answers unknown_action and the page falls back to REST (send, read) or
+// skips (typing). Server pushes are recognised by their `type`.
+const protocol = {
+  wsSend: true, wsRead: true, wsTyping: true,
+
+  onConnected() {
+    refreshConversations();
+    if (state.current) loadHistory(state.current);
+  },
+
+  async ping() {
+    const reply = await socket.request({ action: "ping" });
+    if (reply.type === "pong") { state.pongs++; $("pong").textContent = "pong " + state.pongs; }
+  },
+
+  // send delivers a message: over the WebSocket if the server has the
+  // action, else POST /v1/messages. It resolves with the stored message.
+  async send(target, text) {
+    const clientMsgID = "demo-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    if (protocol.wsSend && state.connected) {
+      const reply = await socket.request({ action: "send", ...target, text, client_msg_id: clientMsgID });
+      if (reply.type !== "error") return reply.message || reply;
+      if (reply.code !== "unknown_action") throw new Error(reply.code);
+      protocol.wsSend = false;
+    }
+    return api.send(target, text, clientMsgID);
+  },
+
+  async read(conversationID, seq) {
+    if (protocol.wsRead && state.connected) {
+      const reply = await socket.request({ action: "read", conversation_id: conversationID, seq });
+      if (reply.type !== "error") return;
+      if (reply.code !== "unknown_action") throw new Error(reply.code);
+      protocol.wsRead = false;
+    }
+    await api.read(conversationID, seq);
+  },
+
+  async typing(conversationID) {
+    if (!protocol.wsTyping || !state.connected) return;
+    const reply = await socket.request({ action: "typing", conversation_id: conversationID });
+    if (reply.type === "error" && reply.code === "unknown_action") protocol.wsTyping = false;
+  },
+
+  onFrame(frame) {
+    const msg = frame.message || (frame.type === "message" ? frame : null);
+    switch (frame.type) {
+      case "message": case "new_message": case "message_new":
+        if (msg && msg.conversation_id && !frame.request_id) { state.pushes++; onMessage(msg, true); }
+        break;
+      case "typing":
+        if (frame.user_id !== state.me) {
+          state.typing.set(frame.conversation_id, { user: frame.user_id, until: Date.now() + 4000 });
+          renderTyping();
+        }
+        break;
+      case "read": case "read_receipt":
+        onRead(frame.conversation_id, frame.user_id, frame.seq ?? frame.read_seq);
+        break;
+      case "message_recalled": case "message_edited":
+        if (msg) onMessage(msg, false);
+        break;
+    }
+  },
+};
+
+// ---------------------------------------------------------------- state
+function convKey(m) { return m.conversation_id; }
+
+function onMessage(m, live) {
+  const id = convKey(m);
+  if (!state.messages.has(id)) state.messages.set(id, new Map());
+  state.messages.get(id).set(m.seq, m);
+  let c = state.conversations.find((c) => c.conversation_id === id);
+  if (!c) { refreshConversations(); return; }
+  if (m.seq > (c.last_seq || 0)) {
+    c.last_seq = m.seq;
+    c.last_message = { seq: m.seq, sender_id: m.sender_id, preview: (m.text || "").slice(0, 100), at: m.created_at };
+    c.last_activity_at = m.created_at;
+    if (m.sender_id === state.me) c.read_seq = Math.max(c.read_seq || 0, m.seq);
+  }
+  state.typing.delete(id);
+  if (state.current === id && live && m.sender_id !== state.me && document.visibilityState !== "hidden") markRead(id);
+  c.unread_count = Math.max(0, (c.last_seq || 0) - (c.read_seq || 0));
+  render();
+}
+
+function onRead(conversationID, userID, seq) {
+  const c = state.conversations.find((c) => c.conversation_id === conversationID);
+  if (!c || seq === undefined) return;
+  if (userID === state.me) c.read_seq = Math.max(c.read_seq || 0, seq);
+  else c.peer_read_seq = Math.max(c.peer_read_seq || 0, seq);
+  c.unread_count = Math.max(0, (c.last_seq || 0) - (c.read_seq || 0));
+  render();
+}
+
+async function refreshConversations() {
+  try {
+    const page = await api.conversations();
+    state.conversations = page.conversations || [];
+    if (state.pendingPeer) {
+      const c = state.conversations.find((c) => c.kind === "dm" && c.peer_id === state.pendingPeer);
+      if (c) { state.pendingPeer = ""; openConversation(c.conversation_id); return; }
+    }
+    render();
+  } catch (e) { showError("conversations: " + e.message); }
+}
+
+async function loadHistory(id) {
+  try {
+    const page = await api.history(id);
+    const map = new Map();
+    for (const m of page.messages || []) map.set(m.seq, m);
+    state.messages.set(id, map);
+    render();
+    markRead(id);
+  } catch (e) { showError("history: " + e.message); }
+}
+
+async function markRead(id) {
+  const c = state.conversations.find((c) => c.conversation_id === id);
+  if (!c || !c.last_seq || (c.read_seq || 0) >= c.last_seq) return;
+  const seq = c.last_seq;
+  c.read_seq = seq; c.unread_count = 0;
+  render();
+  try { await protocol.read(id, seq); } catch (e) { showError("read: " + e.message); }
+}
+
+function openConversation(id) {
+  state.current = id;
+  state.pendingPeer = "";
+  render();
+  loadHistory(id);
+}
+
+// --------------------------------------------------------------- render
+function title(c) { return c.kind === "dm" ? "@" + c.peer_id : "# " + (c.group_id || c.conversation_id); }
+
+function render() {
+  const list = $("conversations");
+  list.replaceChildren();
+  const convs = [...state.conversations].sort((a, b) => (b.last_activity_at || "").localeCompare(a.last_activity_at || ""));
+  for (const c of convs) {
+    const li = document.createElement("li");
+    li.dataset.conversation = c.conversation_id;
+    li.className = c.conversation_id === state.current ? "active" : "";
+    const left = document.createElement("div");
+    const name = document.createElement("div");
+    name.textContent = title(c);
+    const preview = document.createElement("div");
+    preview.className = "preview";
+    preview.textContent = c.last_message ? `${c.last_message.sender_id}: ${c.last_message.preview}` : "";
+    left.append(name, preview);
+    li.append(left);
+    if (c.unread_count > 0) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.dataset.testid = "unread";
+      badge.textContent = c.unread_count;
+      li.append(badge);
+    }
+    li.onclick = () => openConversation(c.conversation_id);
+    list.append(li);
+  }
+  const c = state.conversations.find((c) => c.conversation_id === state.current);
+  $("conv-title").textContent = c ? title(c) : state.pendingPeer ? "@" + state.pendingPeer : "Select a conversation";
+  const enabled = Boolean(c || state.pendingPeer);
+  $("text").disabled = !enabled;
+  $("send").disabled = !enabled;
+  const ol = $("messages");
+  ol.replaceChildren();
+  const msgs = [...(state.messages.get(state.current) || new Map()).values()].sort((a, b) => a.seq - b.seq);
+  let lastMine = null;
+  for (const m of msgs) {
+    const li = document.createElement("li");
+    li.dataset.seq = m.seq;
+    li.className = m.sender_id === state.me ? "mine" : "";
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = `${m.sender_id || "system"} · #${m.seq}` + (m.edited_at ? " · edited" : "");
+    const body = document.createElement("div");
+    body.className = "body";
+    body.textContent = m.recalled ? "(recalled)" : m.text || (m.payload ? JSON.stringify(m.payload) : "");
+    li.append(meta, body);
+    ol.append(li);
+    if (m.sender_id === state.me) lastMine = { li, m };
+  }
+  // Read receipt: in a DM, under my last message the peer has read.
+  if (c && c.kind === "dm" && lastMine && (c.peer_read_seq || 0) >= lastMine.m.seq) {
+    const r = document.createElement("div");
+    r.className = "receipt";
+    r.dataset.testid = "receipt";
+    r.textContent = "Read";
+    lastMine.li.append(r);
+  }
+  ol.scrollTop = ol.scrollHeight;
+  renderTyping();
+}
+
+function renderTyping() {
+  const t = state.typing.get(state.current);
+  $("typing").textContent = t && t.until > Date.now() ? `${t.user} is typing…` : "";
+}
+setInterval(renderTyping, 1000);
+
+function setStatus(s) { const el = $("status"); el.textContent = s; el.className = "status " + s; }
+function showError(msg) { $("error").textContent = msg; setTimeout(() => { if ($("error").textContent === msg) $("error").textContent = ""; }, 6000); }
+
+// ---------------------------------------------------------------- events
+$("composer").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const text = $("text").value.trim();
+  if (!text) return;
+  const target = state.current ? { conversation_id: state.current } : { to_user: state.pendingPeer };
+  $("text").value = "";
+  try {
+    const m = await protocol.send(target, text);
+    if (m && m.conversation_id) {
+      if (!state.conversations.some((c) => c.conversation_id === m.conversation_id)) {
+        await refreshConversations();
+        state.current = m.conversation_id;
+        state.pendingPeer = "";
+      }
+      onMessage(m, false);
+    }
+  } catch (e) { showError("send: " + e.message); $("text").value = text; }
+};
+let lastTyping = 0;
+$("text").oninput = () => {
+  if (state.current && Date.now() - lastTyping > 2000) { lastTyping = Date.now(); protocol.typing(state.current); }
+};
+$("dm-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const peer = $("dm-input").value.trim();
+  if (!peer || peer === state.me) return;
+  $("dm-input").value = "";
+  const c = state.conversations.find((c) => c.kind === "dm" && c.peer_id === peer);
+  if (c) return openConversation(c.conversation_id);
+  state.current = null;
+  state.pendingPeer = peer;
+  render();
+};
+$("ping").onclick = () => protocol.ping();
+document.addEventListener("visibilitychange", () => { if (state.current && document.visibilityState === "visible") markRead(state.current); });
+
+// ----------------------------------------------------------------- start
+function subject(token) {
+  try { return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub || "?"; } catch { return "?"; }
+}
+
+function start(userID, token) {
+  state.me = userID; state.token = token;
+  $("me").textContent = userID;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  document.title = userID + " · TokenIM demo";
+  socket.connect();
+}
+
+(async function init() {
+  const params = new URLSearchParams(location.search);
+  let local = { demo_users: [], websocket_url: "" };
+  try { local = await (await fetch("local.json")).json(); } catch { /* not served: paste a token */ }
+  state.wsURL = local.websocket_url || `ws://${location.hostname}:3001`;
+  if (local.rest_url) state.restURL = local.rest_url;
+  const users = $("users");
+  for (const u of local.demo_users || []) {
+    const b = document.createElement("button");
+    b.className = "user";
+    b.textContent = "Continue as " + u.user_id;
+    b.onclick = () => { history.replaceState(null, "", "?user=" + encodeURIComponent(u.user_id)); start(u.user_id, u.token); };
+    users.append(b);
+  }
+  $("token-form").onsubmit = (ev) => {
+    ev.preventDefault();
+    const t = $("token-input").value.trim();
+    if (t) start(subject(t), t);
+  };
+  const pick = (local.demo_users || []).find((u) => u.user_id === params.get("user"));
+  if (pick) start(pick.user_id, pick.token);
+})();
