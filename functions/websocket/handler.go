@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -13,39 +14,66 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
 )
+
+// Chat is the use cases the actions call (*chat.Service): the same ones,
+// with the same rules and idempotency, as the REST API.
+type Chat interface {
+	Send(ctx context.Context, p auth.Principal, in chat.SendInput) (chat.Message, bool, error)
+	MarkRead(ctx context.Context, p auth.Principal, convID string, seq int64, asUser string) (chat.ReadState, error)
+	Sync(ctx context.Context, p auth.Principal, in chat.SyncInput) (chat.SyncPage, error)
+	GetConversation(ctx context.Context, p auth.Principal, convID, asUser string) (chat.Conversation, error)
+}
+
+// Delivery pushes frames to audiences and reads presence (*realtime.Notifier).
+type Delivery interface {
+	Deliver(ctx context.Context, aud realtime.Audience, frame []byte) error
+	Presence(ctx context.Context, ids []string) (map[string]realtime.Presence, error)
+	Pusher() realtime.Pusher
+}
 
 // Handler serves every route of the WebSocket API. API Gateway picks the
 // route from the frame's "action" field ($request.body.action); frames
 // without a known action reach $default.
 type Handler struct {
 	conns   realtime.Store
+	rt      Delivery
 	push    realtime.Pusher
+	chat    Chat
 	log     *slog.Logger
 	now     func() time.Time
 	actions map[string]ActionFunc
 }
 
-// ActionFunc serves one action route. It answers the client through the
-// pusher (API Gateway discards a route's return value unless the route has
-// a route response, and TokenIM's routes have none).
-type ActionFunc func(ctx context.Context, c *Call) error
+// ActionFunc serves one action route and returns the ack's result. The
+// handler answers the client through the management API (API Gateway
+// discards a route's return value unless the route has a route response,
+// and TokenIM's routes have none).
+type ActionFunc func(ctx context.Context, c *Call) (any, error)
 
 // Call is one frame received on an action route.
 type Call struct {
 	Principal    auth.Principal
+	UserID       string
 	ConnectionID string
-	RequestID    string          // the frame's request_id, echoed in replies
-	Body         json.RawMessage // the whole frame
+	Action       string
+	RequestID    string // the frame's request_id, echoed in replies
+	Body         []byte // the whole frame
 }
 
 // NewHandler builds the handler with its action routes. Action names must
 // match the template's WebSocket routes (TestRoutesMatchTemplate).
-func NewHandler(conns realtime.Store, push realtime.Pusher, log *slog.Logger) *Handler {
-	h := &Handler{conns: conns, push: push, log: log, now: time.Now}
+func NewHandler(conns realtime.Store, rt Delivery, c Chat, log *slog.Logger) *Handler {
+	h := &Handler{conns: conns, rt: rt, push: rt.Pusher(), chat: c, log: log, now: time.Now}
 	h.actions = map[string]ActionFunc{
-		"ping": h.ping,
+		"ping":     h.ping,
+		"send":     h.send,
+		"read":     h.read,
+		"typing":   h.typing,
+		"sync":     h.sync,
+		"presence": h.presence,
 	}
 	return h
 }
@@ -59,11 +87,20 @@ func (h *Handler) Routes() []string {
 	return out
 }
 
-// Limits on client-supplied metadata stored with a connection.
+// Limits.
 const (
 	maxDevice    = 64
 	maxUserAgent = 256
 	maxRequestID = 128
+	// MaxFrameBytes is the largest client frame served: API Gateway's frame
+	// size. Larger messages (sent as several frames, up to 128 KB) are
+	// answered with payload_too_large.
+	MaxFrameBytes = 32 << 10
+	// maxReplyBytes keeps a reply under PostToConnection's 128 KB.
+	maxReplyBytes = 120 << 10
+	// Subprotocol is what a browser offers (and the $connect echoes) when
+	// it sends its token in Sec-WebSocket-Protocol.
+	Subprotocol = "tokenim"
 )
 
 // Handle dispatches on the route key.
@@ -82,26 +119,42 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 	case "$disconnect":
 		return h.disconnect(ctx, p, ev)
 	}
-	call := &Call{Principal: p, ConnectionID: rc.ConnectionID, Body: json.RawMessage(ev.Body)}
-	var frame struct {
-		Action    any `json:"action"` // checked by route selection; any type is fine here
+	c := &Call{Principal: p, UserID: p.UserID, ConnectionID: rc.ConnectionID, Body: []byte(ev.Body)}
+	if ev.IsBase64Encoded {
+		// Binary frames: API Gateway cannot select a route for them.
+		return h.fail(ctx, c, apierror.New(apierror.InvalidJSON, "Binary frames are not served; send JSON text frames."))
+	}
+	var head struct {
+		Action    any `json:"action"`
 		RequestID any `json:"request_id"`
 	}
-	if err := json.Unmarshal([]byte(ev.Body), &frame); err != nil {
-		return h.reply(ctx, call, errFrame(apierror.InvalidJSON, "Frames must be JSON objects with an \"action\" field."))
+	if err := json.Unmarshal(c.Body, &head); err != nil {
+		return h.fail(ctx, c, apierror.New(apierror.InvalidJSON, "Frames must be JSON objects with an \"action\" field."))
 	}
-	call.RequestID = requestID(frame.RequestID)
+	c.RequestID = requestID(head.RequestID)
+	c.Action, _ = head.Action.(string)
+	if len(c.Body) > MaxFrameBytes {
+		return h.fail(ctx, c, apierror.New(apierror.PayloadTooLarge, "Frames are limited to %d bytes.", MaxFrameBytes))
+	}
 	act, ok := h.actions[rc.RouteKey]
 	if !ok {
-		return h.reply(ctx, call, errFrame(apierror.UnknownAction, "Unknown action; see docs/websocket.md for the actions."))
+		return h.fail(ctx, c, apierror.New(apierror.UnknownAction, "Unknown action; see docs/websocket.md for the actions."))
 	}
-	if err := act(ctx, call); err != nil {
+	c.Action = rc.RouteKey
+	if p.Kind != auth.KindUser {
+		return h.fail(ctx, c, apierror.New(apierror.Forbidden, "WebSocket connections belong to users."))
+	}
+	result, err := act(realtime.WithOrigin(ctx, c.ConnectionID), c)
+	if err != nil {
 		if apierror.CodeOf(err) == apierror.Internal {
 			h.log.ErrorContext(ctx, "action failed", "route", rc.RouteKey, "connection_id", rc.ConnectionID, "err", err.Error())
 		}
-		return h.reply(ctx, call, apierror.Public(err))
+		return h.fail(ctx, c, apierror.Public(err))
 	}
-	return status(http.StatusOK), nil
+	if c.Action == "ping" {
+		return h.reply(ctx, c, realtime.Frame{Type: "pong", RequestID: c.RequestID}, http.StatusOK)
+	}
+	return h.reply(ctx, c, realtime.Frame{Type: "ack", Action: c.Action, RequestID: c.RequestID, Result: result}, http.StatusOK)
 }
 
 // requestID echoes a client's request_id only if it is a short string.
@@ -129,20 +182,37 @@ func (h *Handler) connect(ctx context.Context, p auth.Principal, ev events.APIGa
 	}
 	h.log.InfoContext(ctx, "connected", "connection_id", c.ConnectionID, "user_id", userID)
 	resp := status(http.StatusOK)
-	// A browser that offered the "tokenim" subprotocol needs it echoed, or it
-	// drops the connection.
-	if ev.Headers["Sec-WebSocket-Protocol"] != "" || ev.Headers["sec-websocket-protocol"] != "" {
-		resp.Headers = map[string]string{"Sec-WebSocket-Protocol": "tokenim"}
+	// A browser that offered subprotocols drops the connection unless the
+	// server selects one of them; API Gateway passes the $connect
+	// response's header on. Only "tokenim" is ever selected (never the
+	// token, which must not be echoed).
+	if offered(ev.Headers, Subprotocol) {
+		resp.Headers = map[string]string{"Sec-WebSocket-Protocol": Subprotocol}
 	}
 	return resp, nil
+}
+
+// offered reports whether the handshake's Sec-WebSocket-Protocol lists proto.
+func offered(headers map[string]string, proto string) bool {
+	for k, v := range headers {
+		if !strings.EqualFold(k, "Sec-WebSocket-Protocol") {
+			continue
+		}
+		for _, part := range strings.Split(v, ",") {
+			if strings.TrimSpace(part) == proto {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (h *Handler) disconnect(ctx context.Context, p auth.Principal, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	if p.Kind != auth.KindUser {
 		return status(http.StatusOK), nil
 	}
-	if err := h.conns.DeleteConnection(ctx, p.UserID, ev.RequestContext.ConnectionID); err != nil {
-		// The TTL removes the record within 2 hours anyway.
+	if err := h.conns.DeleteConnection(ctx, p.UserID, ev.RequestContext.ConnectionID, h.now()); err != nil {
+		// The TTL, or the first push's 410, removes the record anyway.
 		h.log.ErrorContext(ctx, "disconnect cleanup failed", "connection_id", ev.RequestContext.ConnectionID, "err", err.Error())
 		return status(http.StatusInternalServerError), nil
 	}
@@ -150,33 +220,23 @@ func (h *Handler) disconnect(ctx context.Context, p auth.Principal, ev events.AP
 	return status(http.StatusOK), nil
 }
 
-// ping answers {"type":"pong","request_id":...}: a liveness check that
-// exercises the whole path (gateway, function, management API).
-func (h *Handler) ping(ctx context.Context, c *Call) error {
-	return h.send(ctx, c.ConnectionID, realtime.Frame{Type: "pong", RequestID: c.RequestID})
+// fail answers the caller with an error frame.
+func (h *Handler) fail(ctx context.Context, c *Call, e *apierror.Error) (events.APIGatewayProxyResponse, error) {
+	f := realtime.Frame{Type: "error", Action: c.Action, Code: string(e.Code), Message: e.Message, Details: e.Details, RequestID: c.RequestID}
+	return h.reply(ctx, c, f, apierror.HTTPStatus(e.Code))
 }
 
-// reply sends an error frame for e to the caller.
-func (h *Handler) reply(ctx context.Context, c *Call, e *apierror.Error) (events.APIGatewayProxyResponse, error) {
-	err := h.send(ctx, c.ConnectionID, realtime.Frame{Type: "error", Code: string(e.Code), Message: e.Message, RequestID: c.RequestID})
-	if err != nil {
+func (h *Handler) reply(ctx context.Context, c *Call, f realtime.Frame, code int) (events.APIGatewayProxyResponse, error) {
+	err := realtime.Send(ctx, h.push, c.ConnectionID, f)
+	switch {
+	case errors.Is(err, realtime.ErrGone):
+		// The client left; nothing to answer.
+	case err != nil:
+		h.log.ErrorContext(ctx, "reply failed", "connection_id", c.ConnectionID, "err", err.Error())
 		return status(http.StatusInternalServerError), nil
 	}
-	return status(apierror.HTTPStatus(e.Code)), nil
+	return status(code), nil
 }
-
-func (h *Handler) send(ctx context.Context, connID string, f realtime.Frame) error {
-	err := realtime.Send(ctx, h.push, connID, f)
-	if errors.Is(err, realtime.ErrGone) {
-		return nil // the client left; nothing to answer
-	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "push failed", "connection_id", connID, "err", err.Error())
-	}
-	return err
-}
-
-func errFrame(code apierror.Code, msg string) *apierror.Error { return apierror.New(code, "%s", msg) }
 
 func status(code int) events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{StatusCode: code}

@@ -4,17 +4,19 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "websocket")
-	h := NewHandler(a.DB, realtime.NewAPIPusher(a.AWS, os.Getenv("WS_MANAGEMENT_ENDPOINT")), a.Log)
+	rt := realtime.FromEnv(a.AWS, a.DB, a.Log)
+	svc := chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: rt})
+	h := NewHandler(a.DB, rt, svc, a.Log)
 	lambda.Start(h.Handle)
 }

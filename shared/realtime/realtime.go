@@ -1,25 +1,26 @@
-// Package realtime holds what the WebSocket side of TokenIM shares: the
-// connection record stored on $connect, the frames sent to clients, and
-// the Pusher that delivers frames through API Gateway's management API
-// (@connections). docs/websocket.md is the protocol.
+// Package realtime is the WebSocket side of TokenIM: the connection
+// records stored on $connect, the per-user presence index, the frames sent
+// to clients, the Pusher that delivers them through API Gateway's
+// management API (@connections), and the Notifier that turns chat events
+// into pushes (inline for small audiences, through the fan-out queue for
+// large groups). docs/websocket.md is the protocol.
 package realtime
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 )
 
 // ConnectionTTL is how long a connection record lives: API Gateway closes
 // every WebSocket after 2 hours, so a record whose $disconnect was lost
 // expires by itself (DynamoDB TTL on expires_at).
 const ConnectionTTL = 2 * time.Hour
+
+// PresenceRetention is how long a user's presence item outlives its last
+// change (it carries last_seen_at).
+const PresenceRetention = 30 * 24 * time.Hour
 
 // Connection is one open WebSocket of a user.
 type Connection struct {
@@ -37,56 +38,47 @@ func NewConnection(userID, connID string, now time.Time) Connection {
 	return Connection{UserID: userID, ConnectionID: connID, ConnectedAt: now.UnixMilli(), ExpiresAt: now.Add(ConnectionTTL).Unix()}
 }
 
-// Store keeps connection records (implemented by *store.DB).
-type Store interface {
-	PutConnection(ctx context.Context, c Connection) error
-	DeleteConnection(ctx context.Context, userID, connID string) error
-	// UserConnections lists a user's open connections (expired records excluded).
-	UserConnections(ctx context.Context, userID string, now time.Time) ([]Connection, error)
+// Presence is what the presence index knows of one user: the ids of the
+// connections that have not expired, and when the user was last seen
+// leaving (zero if never).
+type Presence struct {
+	UserID   string
+	Conns    []string
+	LastSeen time.Time
 }
 
-// Frame is a server-to-client frame. Type says which; the other fields are
-// set per type (docs/websocket.md).
+// Online reports whether the user has a live connection.
+func (p Presence) Online() bool { return len(p.Conns) > 0 }
+
+// Store keeps connection records and the presence index (implemented by
+// *store.DB; docs/data-model.md has the items and their costs).
+type Store interface {
+	// PutConnection stores the record and adds it to the user's presence item.
+	PutConnection(ctx context.Context, c Connection) error
+	// DeleteConnection removes both; a missing record is not an error.
+	DeleteConnection(ctx context.Context, userID, connID string, at time.Time) error
+	// UserConnections lists a user's open connections (one Query).
+	UserConnections(ctx context.Context, userID string, now time.Time) ([]Connection, error)
+	// Presence reads the presence items of ids (BatchGetItem, 100 per request).
+	Presence(ctx context.Context, ids []string, now time.Time) (map[string]Presence, error)
+	// GroupPresence is Presence for those of ids who are members of gid now
+	// (member and presence items read together, 50 users per BatchGetItem).
+	GroupPresence(ctx context.Context, gid string, ids []string, now time.Time) (map[string]Presence, error)
+	// GroupMemberIDs pages through a group's member ids after after (""
+	// from the start), consistently; next is "" on the last page.
+	GroupMemberIDs(ctx context.Context, gid string, limit int, after string) (ids []string, next string, err error)
+}
+
+// Frame is a reply to a client frame: "ack", "error" or "pong"
+// (docs/websocket.md).
 type Frame struct {
 	Type      string `json:"type"`
+	Action    string `json:"action,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	Result    any    `json:"result,omitempty"`
 	Code      string `json:"code,omitempty"`
 	Message   string `json:"message,omitempty"`
-}
-
-// ErrGone means the connection is closed (the management API's 410).
-var ErrGone = errors.New("realtime: connection gone")
-
-// Pusher sends data to one connection.
-type Pusher interface {
-	Push(ctx context.Context, connID string, data []byte) error
-}
-
-// APIPusher pushes through the API Gateway management API.
-type APIPusher struct {
-	client *apigatewaymanagementapi.Client
-}
-
-// NewAPIPusher returns a pusher for endpoint, the stage's https URL
-// (WS_MANAGEMENT_ENDPOINT). The endpoint is set on this client only, so
-// AWS_ENDPOINT_URL (an emulator, locally) does not redirect it.
-func NewAPIPusher(cfg aws.Config, endpoint string) *APIPusher {
-	return &APIPusher{client: apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-	})}
-}
-
-// Push posts data to the connection; a closed connection is ErrGone.
-func (p *APIPusher) Push(ctx context.Context, connID string, data []byte) error {
-	_, err := p.client.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(connID), Data: data})
-	var gone *types.GoneException
-	if errors.As(err, &gone) {
-		return ErrGone
-	}
-	if err != nil {
-		return fmt.Errorf("realtime: post to connection: %w", err)
-	}
-	return nil
+	Details   any    `json:"details,omitempty"`
 }
 
 // Send marshals a frame and pushes it.
@@ -96,4 +88,17 @@ func Send(ctx context.Context, p Pusher, connID string, frame any) error {
 		return fmt.Errorf("realtime: marshal frame: %w", err)
 	}
 	return p.Push(ctx, connID, b)
+}
+
+type originKey struct{}
+
+// WithOrigin marks ctx as serving a frame received on connID: the pushes
+// a use case triggers skip that connection, which gets the ack instead.
+func WithOrigin(ctx context.Context, connID string) context.Context {
+	return context.WithValue(ctx, originKey{}, connID)
+}
+
+func originOf(ctx context.Context) string {
+	s, _ := ctx.Value(originKey{}).(string)
+	return s
 }

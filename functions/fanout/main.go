@@ -1,0 +1,20 @@
+// Command fanout is the large-group fan-out worker: it consumes
+// FanoutQueue and pushes events to the members of groups above
+// FANOUT_INLINE_MAX (docs/websocket.md, "Large groups").
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/realtime"
+)
+
+func main() {
+	ctx := context.Background()
+	a := app.Load(ctx, "fanout")
+	h := NewHandler(realtime.FromEnv(a.AWS, a.DB, a.Log), a.Log)
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,186 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Large-group fan-out (docs/websocket.md, "Large groups"). The sender's
+// invocation queues one plan job; the fan-out worker turns each plan job
+// into chunk jobs for one page of members (and a plan job for the next
+// page), and each chunk job into pushes to its members' connections.
+
+// Job kinds.
+const (
+	JobPlan  = "plan"  // page through members after After, queue chunks
+	JobChunk = "chunk" // push to Users (members of Group, checked at push time)
+	JobRetry = "retry" // push again to Targets whose push failed retryably
+)
+
+// Fan-out sizes.
+const (
+	PlanPage    = 1000 // member ids read per plan job (one Query)
+	ChunkUsers  = 50   // users per chunk: 50 member + 50 presence keys = one BatchGetItem
+	MaxAttempts = 3    // retry jobs per failed target before giving up (clients sync)
+)
+
+// Job is one fan-out message on the queue.
+type Job struct {
+	Kind    string          `json:"kind"`
+	Group   string          `json:"group_id,omitempty"`
+	After   string          `json:"after,omitempty"`
+	Users   []string        `json:"users,omitempty"`
+	Direct  bool            `json:"direct,omitempty"` // Users need no membership check (they just left)
+	Targets []Target        `json:"targets,omitempty"`
+	Attempt int             `json:"attempt,omitempty"`
+	Exclude string          `json:"exclude,omitempty"`
+	Frame   json.RawMessage `json:"frame"`
+	// Delay is the queue delay for this job (not serialized).
+	Delay int32 `json:"-"`
+}
+
+// planJobs are the jobs a large group's delivery starts with.
+func planJobs(aud Audience, frame []byte) []Job {
+	jobs := []Job{{Kind: JobPlan, Group: aud.Group, Exclude: aud.Exclude, Frame: frame}}
+	if len(aud.Users) > 0 {
+		jobs = append(jobs, Job{Kind: JobChunk, Group: aud.Group, Users: uniq(aud.Users), Direct: true, Exclude: aud.Exclude, Frame: frame})
+	}
+	return jobs
+}
+
+// Queue takes fan-out jobs.
+type Queue interface {
+	Enqueue(ctx context.Context, jobs []Job) error
+}
+
+// SQSQueue is the fan-out queue (FanoutQueue in template.yaml).
+type SQSQueue struct {
+	client *sqs.Client
+	url    string
+}
+
+// NewSQSQueue returns the queue at url.
+func NewSQSQueue(c *sqs.Client, url string) *SQSQueue { return &SQSQueue{client: c, url: url} }
+
+// maxBatchBytes keeps a SendMessageBatch under SQS's 256 KB (the limit of
+// older queues; newer ones take 1 MiB).
+const maxBatchBytes = 200 << 10
+
+// Enqueue sends jobs in SendMessageBatch calls of up to 10 entries and
+// 200 KB, retrying entries SQS reports as failed (bounded).
+func (q *SQSQueue) Enqueue(ctx context.Context, jobs []Job) error {
+	var batch []types.SendMessageBatchRequestEntry
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := q.sendBatch(ctx, batch)
+		batch, size = nil, 0
+		return err
+	}
+	for i, j := range jobs {
+		b, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("realtime: marshal job: %w", err)
+		}
+		if len(batch) == 10 || size+len(b) > maxBatchBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		e := types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(b))}
+		if j.Delay > 0 {
+			e.DelaySeconds = j.Delay
+		}
+		batch = append(batch, e)
+		size += len(b)
+	}
+	return flush()
+}
+
+func (q *SQSQueue) sendBatch(ctx context.Context, entries []types.SendMessageBatchRequestEntry) error {
+	for attempt := 0; ; attempt++ {
+		out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &q.url, Entries: entries})
+		if err != nil {
+			return fmt.Errorf("realtime: queue fan-out jobs: %w", err)
+		}
+		if len(out.Failed) == 0 {
+			return nil
+		}
+		if attempt == 2 {
+			return fmt.Errorf("realtime: queue fan-out jobs: %d entries failed (%s)", len(out.Failed), aws.ToString(out.Failed[0].Code))
+		}
+		failed := map[string]bool{}
+		for _, f := range out.Failed {
+			failed[aws.ToString(f.Id)] = true
+		}
+		var again []types.SendMessageBatchRequestEntry
+		for _, e := range entries {
+			if failed[aws.ToString(e.Id)] {
+				again = append(again, e)
+			}
+		}
+		entries = again
+	}
+}
+
+// Process runs one fan-out job (the fan-out worker). An error means
+// nothing was pushed and the job can be retried whole (the worker reports
+// it as a batch item failure); pushes that fail retryably are queued
+// again as a retry job for exactly those connections, so a retry never
+// pushes twice to a connection that already got the frame.
+func (n *Notifier) Process(ctx context.Context, j Job) error {
+	if len(j.Frame) == 0 || (j.Kind != JobRetry && j.Group == "") {
+		return fmt.Errorf("realtime: malformed %q job", j.Kind)
+	}
+	now := n.now()
+	var targets []Target
+	switch j.Kind {
+	case JobPlan:
+		ids, next, err := n.store.GroupMemberIDs(ctx, j.Group, PlanPage, j.After)
+		if err != nil {
+			return err
+		}
+		var jobs []Job
+		for start := 0; start < len(ids); start += ChunkUsers {
+			jobs = append(jobs, Job{Kind: JobChunk, Group: j.Group, Users: ids[start:min(start+ChunkUsers, len(ids))], Exclude: j.Exclude, Frame: j.Frame})
+		}
+		if next != "" {
+			jobs = append(jobs, Job{Kind: JobPlan, Group: j.Group, After: next, Exclude: j.Exclude, Frame: j.Frame})
+		}
+		return n.queue.Enqueue(ctx, jobs)
+	case JobChunk:
+		var pres map[string]Presence
+		var err error
+		if j.Direct {
+			pres, err = n.store.Presence(ctx, j.Users, now)
+		} else {
+			pres, err = n.store.GroupPresence(ctx, j.Group, j.Users, now)
+		}
+		if err != nil {
+			return err
+		}
+		targets = targetsOf(pres)
+	case JobRetry:
+		targets = j.Targets
+	default:
+		return fmt.Errorf("realtime: unknown job kind %q", j.Kind)
+	}
+	out := n.pushAll(ctx, filter(targets, Audience{Exclude: j.Exclude}), j.Frame)
+	if len(out.Failed) == 0 {
+		return nil
+	}
+	if j.Attempt+1 >= MaxAttempts {
+		n.log.WarnContext(ctx, "fan-out gave up", "group_id", j.Group, "targets", len(out.Failed))
+		return nil
+	}
+	retry := Job{Kind: JobRetry, Group: j.Group, Targets: out.Failed, Attempt: j.Attempt + 1, Frame: j.Frame, Delay: int32(2 << j.Attempt)}
+	return n.queue.Enqueue(ctx, []Job{retry})
+}
