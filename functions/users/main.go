@@ -7,12 +7,16 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "users")
-	h := NewHandler(users.NewService(a.DB, a.Cursors, nil), a.Log)
+	svc := users.NewService(a.DB, a.Cursors, nil)
+	// A deleted user's sockets close at once (its tokens already stop working).
+	svc.OnDelete(realtime.FromEnv(a.AWS, a.DB, a.Log).CloseUser)
+	h := NewHandler(svc, a.Log)
 	lambda.Start(h.Handle)
 }
