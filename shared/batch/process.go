@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -177,6 +178,13 @@ func (p *Processor) eachRow(ctx context.Context, n int, create func(i int) (Outc
 				return
 			}
 			defer func() { <-p.sem }()
+			// A panic fails this row, and so its message only (SQSHandler
+			// cannot recover a panic in another goroutine).
+			defer func() {
+				if r := recover(); r != nil {
+					res[i].err = fmt.Errorf("batch: panic in row %d: %v\n%s", i, r, debug.Stack())
+				}
+			}()
 			err := p.backoff.Do(ctx, func() (err error) {
 				res[i].out, res[i].rowErr, err = create(i)
 				return err
