@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/batch"
+	"github.com/tokenim/tokenim/shared/batch/batchtest"
+	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var roomy = batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 100_000_000, InlineMaxRows: -1}
+
+// fast gives up on a failing write quickly, so a poison chunk fails its
+// deliveries in a few milliseconds.
+var fast = batch.Backoff{Attempts: 2, Base: 5 * time.Millisecond, Cap: 10 * time.Millisecond}
+
+// poison matches a PutItem of a user whose id starts with "poison".
+func poison(op string, in any) bool {
+	p, ok := in.(*dynamodb.PutItemInput)
+	if !ok || op != "PutItem" {
+		return false
+	}
+	sk, _ := p.Item["sk"].(*types.AttributeValueMemberS)
+	return sk != nil && strings.HasPrefix(sk.Value, "poison")
+}
+
+// TestPoisonChunk: a chunk that fails every delivery goes to the
+// dead-letter queue after maxReceiveCount (5) receives; the consumer
+// closes it: its rows this job wrote count as created, the poison rows as
+// not_processed, and the job finishes with exact counters.
+func TestPoisonChunk(t *testing.T) {
+	env := testenv.Get(t)
+	cfg := env.Cfg.Copy()
+	faults := batchtest.NewFaults(0, 1)
+	faults.Poison = poison
+	faults.Attach(&cfg)
+	db := env.DB(cfg)
+	log := logging.NewTo(io.Discard, "batchdlq")
+	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{Backoff: fast})
+	client := sqs.NewFromConfig(env.Cfg)
+	svc := batch.NewService(db, batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}, proc, env.Cursors, roomy, log)
+
+	p := testenv.ID("dl")
+	var b strings.Builder
+	b.WriteString("user_id\n")
+	poisonRows := map[int]bool{250: true, 251: true, 399: true}
+	for row := 1; row <= 600; row++ {
+		if poisonRows[row] {
+			fmt.Fprintf(&b, "poison-%s-%d\n", p, row)
+			continue
+		}
+		fmt.Fprintf(&b, "%s-%d\n", p, row)
+	}
+	sub, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), "text/csv", []byte(b.String()), false)
+	if err != nil || sub.Chunks != 3 {
+		t.Fatalf("submit: %+v %v", sub, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	// The worker, as Lambda runs it, until the poison chunk is dead.
+	dlqURL := env.Res.QueueURLs["BatchDeadLetterQueue"]
+	worker := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
+		Handler:    batch.SQSHandler(log, 10, func(ctx context.Context, m events.SQSMessage) error { return proc.HandleMessage(ctx, m.Body) }),
+		Visibility: 1}
+	if err := worker.Run(ctx, 1, func() bool { return queued(ctx, client, dlqURL) > 0 }); err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	mid, _ := db.GetJob(ctx, sub.JobID)
+	if mid.Finished() || mid.ChunksDone != 2 || worker.ItemFailures.Load() < 5 {
+		t.Fatalf("before the dead-letter consumer: %+v, %d failed deliveries", mid, worker.ItemFailures.Load())
+	}
+
+	// The dead-letter consumer.
+	dead := &batchtest.Poller{SQS: client, QueueURL: dlqURL, QueueARN: env.Res.QueueARNs["BatchDeadLetterQueue"],
+		Handler: NewHandler(proc, log), Visibility: 5}
+	if err := dead.Run(ctx, 1, func() bool { j, err := db.GetJob(ctx, sub.JobID); return err == nil && j.Finished() }); err != nil {
+		t.Fatalf("dead-letter consumer: %v", err)
+	}
+	j, _ := db.GetJob(ctx, sub.JobID)
+	j.Derive()
+	if j.State != batch.StatePartiallyFailed || j.Created != 597 || j.Failed != 3 || j.Pending != 0 {
+		t.Fatalf("job %+v", j)
+	}
+	page, err := svc.Errors(ctx, *testenv.Admin(), sub.JobID, 10, batch.MaxErrorPage, "")
+	if err != nil || len(page.Errors) != 3 {
+		t.Fatalf("errors %+v %v", page, err)
+	}
+	for i, row := range []int{250, 251, 399} {
+		e := page.Errors[i]
+		if e.Row != row || e.Code != apierror.NotProcessed || e.ID != "poison-"+p+"-"+strconv.Itoa(row) || !strings.Contains(e.Message, "dead-letter") {
+			t.Fatalf("error %d: %+v", i, e)
+		}
+	}
+	// The good rows of the poison chunk were written in its deliveries and
+	// are counted created, once.
+	found, _, err := env.DB(env.Cfg).FindUsers(ctx, []string{p + "-201", p + "-400", p + "-252"})
+	if err != nil || len(found) != 3 || found[p+"-252"] != sub.JobID {
+		t.Fatalf("rows of the dead chunk: %v %v", found, err)
+	}
+	t.Logf("poison chunk: %d failed deliveries before the DLQ, %d poisoned writes", worker.ItemFailures.Load(), faults.Poisoned.Load())
+}
+
+// queued is the queue's approximate message count.
+func queued(ctx context.Context, c *sqs.Client, url string) int {
+	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	return n
+}
+
+// TestDeadLetterEdgeCases: undecodable dead letters are dropped (nothing to
+// attribute them to), a dead letter of a committed chunk changes nothing.
+func TestDeadLetterEdgeCases(t *testing.T) {
+	env := testenv.Get(t)
+	db := env.DB(env.Cfg)
+	log := logging.NewTo(io.Discard, "batchdlq")
+	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{})
+	q := &capture{}
+	svc := batch.NewService(db, q, proc, env.Cursors, roomy, log)
+	p := testenv.ID("dle")
+	sub, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), "text/csv", []byte("user_id\n"+p+"-1\n"+p+"-2\n"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.HandleMessage(context.Background(), q.bodies[0]); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler(proc, log)
+	var tmpl events.SQSEvent
+	testenv.Fixture(t, "sqs-batch.json", &tmpl)
+	ev := events.SQSEvent{}
+	for i, body := range []string{"garbage", q.bodies[0], strings.Replace(q.bodies[0], sub.JobID, "job_eeeeeeeeeeeeeeeeeeeeeeee", 1)} {
+		r := tmpl.Records[0]
+		r.MessageId, r.Body = "d-"+strconv.Itoa(i), body
+		r.Attributes["ApproximateReceiveCount"] = "6"
+		ev.Records = append(ev.Records, r)
+	}
+	var resp events.SQSEventResponse
+	testenv.Invoke(t, h, ev, &resp)
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures %+v", resp.BatchItemFailures)
+	}
+	j, _ := db.GetJob(context.Background(), sub.JobID)
+	if j.Created != 2 || j.Failed != 0 || j.ChunksDone != 1 {
+		t.Fatalf("job changed: %+v", j)
+	}
+}
+
+type capture struct{ bodies []string }
+
+func (c *capture) SendBatch(_ context.Context, bodies []string) ([]batch.SendFailure, error) {
+	c.bodies = append(c.bodies, bodies...)
+	return nil, nil
+}
