@@ -14,4 +14,6 @@ echo "== build (linux/arm64, as deployed)"
 make -s build
 
 echo "== go test"
-./infra/scripts/with-emulator.sh go test -count=1 -timeout 20m ./...
+# One emulator for both: the Go tests, then the demo client in headless
+# Chromium against a local stack (infra/local/browser/run.sh).
+./infra/scripts/with-emulator.sh bash -c 'go test -count=1 -timeout 20m ./... && echo "== browser test" && ./infra/local/browser/run.sh'

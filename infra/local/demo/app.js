@@ -74,10 +74,10 @@ const socket = {
 };
 
 // -------------------------------------------------------------- protocol
-// The WebSocket actions the page uses. `send`, `read` and `typing` are
-// being specified in docs/websocket.md; until the server knows them it
-// answers unknown_action and the page falls back to REST (send, read) or
-// skips (typing). Server pushes are recognised by their `type`.
+// The WebSocket actions the page uses (docs/websocket.md): send, read and
+// typing answer {"type":"ack","request_id",...,"result"}. Against a
+// server without an action (unknown_action) the page falls back to REST
+// (send, read) or skips it (typing). Server pushes are told by `type`.
 const protocol = {
   wsSend: true, wsRead: true, wsTyping: true,
 
@@ -97,7 +97,7 @@ const protocol = {
     const clientMsgID = "demo-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
     if (protocol.wsSend && state.connected) {
       const reply = await socket.request({ action: "send", ...target, text, client_msg_id: clientMsgID });
-      if (reply.type !== "error") return reply.message || reply;
+      if (reply.type === "ack") return (reply.result && reply.result.message) || reply.result;
       if (reply.code !== "unknown_action") throw new Error(reply.code);
       protocol.wsSend = false;
     }
@@ -107,7 +107,7 @@ const protocol = {
   async read(conversationID, seq) {
     if (protocol.wsRead && state.connected) {
       const reply = await socket.request({ action: "read", conversation_id: conversationID, seq });
-      if (reply.type !== "error") return;
+      if (reply.type === "ack") return;
       if (reply.code !== "unknown_action") throw new Error(reply.code);
       protocol.wsRead = false;
     }
@@ -116,27 +116,32 @@ const protocol = {
 
   async typing(conversationID) {
     if (!protocol.wsTyping || !state.connected) return;
-    const reply = await socket.request({ action: "typing", conversation_id: conversationID });
+    const reply = await socket.request({ action: "typing", conversation_id: conversationID, state: "start" });
     if (reply.type === "error" && reply.code === "unknown_action") protocol.wsTyping = false;
   },
 
+  // onFrame handles server pushes (docs/websocket.md, "Events"); replies
+  // to the page's own frames (ack, pong, error) go to socket.request.
   onFrame(frame) {
-    const msg = frame.message || (frame.type === "message" ? frame : null);
     switch (frame.type) {
-      case "message": case "new_message": case "message_new":
-        if (msg && msg.conversation_id && !frame.request_id) { state.pushes++; onMessage(msg, true); }
+      case "message.created":
+        if (frame.message) { state.pushes++; onMessage(frame.message, true); }
+        break;
+      case "message.recalled": case "message.edited":
+        if (frame.message) onMessage(frame.message, false);
         break;
       case "typing":
-        if (frame.user_id !== state.me) {
-          state.typing.set(frame.conversation_id, { user: frame.user_id, until: Date.now() + 4000 });
+        if (frame.actor !== state.me) {
+          if (frame.state === "stop") state.typing.delete(frame.conversation_id);
+          else state.typing.set(frame.conversation_id, { user: frame.actor, until: Date.now() + 5000 });
           renderTyping();
         }
         break;
-      case "read": case "read_receipt":
-        onRead(frame.conversation_id, frame.user_id, frame.seq ?? frame.read_seq);
+      case "conversation.read":
+        onRead(frame.conversation_id, frame.actor, frame.seq);
         break;
-      case "message_recalled": case "message_edited":
-        if (msg) onMessage(msg, false);
+      case "group.members_added": case "group.member_removed": case "group.updated": case "group.dissolved":
+        refreshConversations();
         break;
     }
   },
@@ -285,12 +290,14 @@ function setStatus(s) { const el = $("status"); el.textContent = s; el.className
 function showError(msg) { $("error").textContent = msg; setTimeout(() => { if ($("error").textContent === msg) $("error").textContent = ""; }, 6000); }
 
 // ---------------------------------------------------------------- events
+let lastTyping = 0;
 $("composer").onsubmit = async (ev) => {
   ev.preventDefault();
   const text = $("text").value.trim();
   if (!text) return;
   const target = state.current ? { conversation_id: state.current } : { to_user: state.pendingPeer };
   $("text").value = "";
+  lastTyping = 0; // the next keystroke starts a new typing indicator
   try {
     const m = await protocol.send(target, text);
     if (m && m.conversation_id) {
@@ -303,7 +310,6 @@ $("composer").onsubmit = async (ev) => {
     }
   } catch (e) { showError("send: " + e.message); $("text").value = text; }
 };
-let lastTyping = 0;
 $("text").oninput = () => {
   if (state.current && Date.now() - lastTyping > 2000) { lastTyping = Date.now(); protocol.typing(state.current); }
 };
