@@ -87,8 +87,9 @@ func (l *lockedBuffer) String() string {
 
 type testStack struct {
 	*Stack
-	out *lockedBuffer
-	db  *store.DB
+	out  *lockedBuffer
+	db   *store.DB
+	tmpl *template.Template
 }
 
 // startStack runs tmpl (nil: template.yaml) on random ports and stops it
@@ -127,7 +128,7 @@ func startStack(t *testing.T, tmpl *template.Template, mutate func(*Options)) *t
 	db := env.DB(env.Cfg)
 	db = store.New(db.Client(), store.Tables{Users: r.Tables["UsersTable"], Groups: r.Tables["GroupsTable"], Messages: r.Tables["MessagesTable"],
 		Jobs: r.Tables["JobsTable"], Connections: r.Tables["ConnectionsTable"]})
-	return &testStack{Stack: s, out: out, db: db}
+	return &testStack{Stack: s, out: out, db: db, tmpl: tmpl}
 }
 
 func loadFixture(t *testing.T) *template.Template {
