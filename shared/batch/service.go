@@ -38,6 +38,9 @@ const (
 	// SlotGrace: a concurrency slot younger than this is never reclaimed
 	// (its job record may not be written yet).
 	SlotGrace = 2 * time.Minute
+	// EnqueueMargin is kept free at the end of a submit call to close the
+	// chunks that could not be queued.
+	EnqueueMargin = 5 * time.Second
 	// StallAfter: an unfinished job with no chunk committed for this long
 	// lost its chunks (a submit that crashed mid-enqueue); its slot is
 	// reclaimed. Every queued chunk ends within 5 deliveries x 6 minutes.
@@ -142,10 +145,17 @@ func submit[T any](ctx context.Context, s *Service, p auth.Principal, sch schema
 			msgs = append(msgs, c.message(job))
 		}
 	}
-	if len(parsed.Items) <= s.cfg.InlineMaxRows {
-		msgs = s.runInline(ctx, msgs)
+	// Work stops EnqueueMargin before the call's deadline, so whatever is
+	// not queued by then can still be closed before Lambda's timeout.
+	work, cancel := ctx, context.CancelFunc(func() {})
+	if d, ok := ctx.Deadline(); ok {
+		work, cancel = context.WithDeadline(ctx, d.Add(-EnqueueMargin))
 	}
-	if err := s.enqueue(ctx, msgs); err != nil {
+	defer cancel()
+	if len(parsed.Items) <= s.cfg.InlineMaxRows {
+		msgs = s.runInline(work, msgs)
+	}
+	if err := s.enqueue(work, ctx, msgs); err != nil {
 		return Submitted{}, err
 	}
 	if cur, err := s.store.GetJob(ctx, job.JobID); err == nil {
@@ -233,7 +243,7 @@ func (s *Service) runInline(ctx context.Context, msgs []Message) []Message {
 // retrying refused entries and failed calls (a duplicate message is
 // harmless). Chunks that still cannot be queued are closed at once (their
 // rows become not_processed) so the job finishes anyway.
-func (s *Service) enqueue(ctx context.Context, msgs []Message) error {
+func (s *Service) enqueue(ctx, closeCtx context.Context, msgs []Message) error {
 	bodies := make([]string, len(msgs))
 	for i, m := range msgs {
 		b, err := json.Marshal(m)
@@ -291,7 +301,7 @@ func (s *Service) enqueue(ctx context.Context, msgs []Message) error {
 		if sent[i] {
 			continue
 		}
-		if err := s.proc.close(ctx, m, "Its chunk could not be queued; nothing was written for this row. Re-submit it.", BySubmit); err != nil {
+		if err := s.proc.close(closeCtx, m, "Its chunk could not be queued; nothing was written for this row. Re-submit it.", BySubmit); err != nil {
 			return fmt.Errorf("batch: close unqueued chunk %d of %s: %w", m.Chunk, m.JobID, err)
 		}
 	}
