@@ -32,14 +32,17 @@ var (
 	buildErr  error
 )
 
-// binaries builds every function of the repository and the test function
-// (testdata/fn) for this machine, once per test run, into .tokenim/test-bin.
+// binaries builds every function of the template and the test function
+// (testdata/fn) for this machine, once per test run, into
+// .tokenim/test-bin/<dir>/bootstrap (make build-local's layout), and
+// tokenim-local itself into .tokenim/test-bin/tokenim-local.
 func binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		root := template.RepoRoot()
 		binDir = filepath.Join(root, ".tokenim", "test-bin")
-		if buildErr = os.MkdirAll(binDir, 0o755); buildErr != nil {
+		flat := filepath.Join(binDir, "flat")
+		if buildErr = os.MkdirAll(flat, 0o755); buildErr != nil {
 			return
 		}
 		tmpl, err := template.LoadDefault()
@@ -47,16 +50,31 @@ func binaries(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		args := []string{"build", "-tags", "lambda.norpc", "-o", binDir + string(filepath.Separator)}
+		args := []string{"build", "-tags", "lambda.norpc", "-o", flat + string(filepath.Separator)}
+		dirs := []string{"fn"}
 		for _, f := range tmpl.Functions() {
 			args = append(args, "./functions/"+f.Dir)
+			dirs = append(dirs, f.Dir)
 		}
-		cmd := exec.Command("go", append(args, "./infra/local/testdata/fn")...)
+		cmd := exec.Command("go", append(args, "./infra/local/testdata/fn", "./infra/local/cmd/tokenim-local")...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		for _, d := range dirs {
+			if st, err := os.Stat(filepath.Join(binDir, d)); err == nil && !st.IsDir() {
+				os.Remove(filepath.Join(binDir, d)) // an older flat layout
+			}
+			if buildErr = os.MkdirAll(filepath.Join(binDir, d), 0o755); buildErr != nil {
+				return
+			}
+			if buildErr = os.Rename(filepath.Join(flat, d), filepath.Join(binDir, d, "bootstrap")); buildErr != nil {
+				return
+			}
+		}
+		buildErr = os.Rename(filepath.Join(flat, "tokenim-local"), filepath.Join(binDir, "tokenim-local"))
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -108,7 +126,7 @@ func startStack(t *testing.T, tmpl *template.Template, mutate func(*Options)) *t
 	}
 	o := Options{Template: tmpl, AWS: env.Cfg, Endpoint: os.Getenv("AWS_ENDPOINT_URL"), Prefix: testenv.ID("l") + "-",
 		RESTAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Concurrency: 4, SQSWait: time.Second,
-		Binary: func(f template.Function) string { return filepath.Join(bins, f.Dir) },
+		BinDir: bins,
 		Output: out, Log: slog.New(slog.NewJSONHandler(logw, nil))}
 	if mutate != nil {
 		mutate(&o)

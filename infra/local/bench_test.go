@@ -1,0 +1,287 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// BenchmarkLocalWebSocket1000 holds 1,000 WebSocket clients on a local
+// stack (tokenim-local as a separate process, so its RSS is the gateway's
+// alone) and measures, in one run:
+//   - ping round trips: gateway + a Lambda sandbox + the management API,
+//     no AWS call: the baseline;
+//   - DM delivery (send action -> message.created on the peer's socket):
+//     gateway + handler + the emulator's DynamoDB + push;
+//   - handshakes: authorizer + $connect (one PutItem).
+//
+// Latencies are reported as p50/p99 and as ratios to the ping baseline;
+// memory as the gateway's RSS idle, with 1,000 clients, and per connection.
+// The scenario runs once whatever b.N is (it takes far longer than -benchtime).
+func BenchmarkLocalWebSocket1000(b *testing.B) {
+	const clients, samples = 1000, 300
+	bins := binaries(b)
+	state := b.TempDir()
+	cmd := exec.Command(filepath.Join(bins, "tokenim-local"), "-rest", "127.0.0.1:0", "-ws", "127.0.0.1:0", "-state", state,
+		"-bin", bins, "-prefix", fmt.Sprintf("bench%d-", time.Now().UnixNano()%1e6), "-quiet", "-concurrency", "8")
+	cmd.Env = os.Environ()
+	if os.Getenv("AWS_ENDPOINT_URL") == "" {
+		b.Fatal("AWS_ENDPOINT_URL is unset (make bench starts the emulator)")
+	}
+	logf, _ := os.Create(filepath.Join(state, "gateway.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	var info Info
+	if !eventually(2*time.Minute, func() bool {
+		raw, err := os.ReadFile(filepath.Join(state, "local.json"))
+		return err == nil && json.Unmarshal(raw, &info) == nil
+	}) {
+		raw, _ := os.ReadFile(filepath.Join(state, "gateway.log"))
+		b.Fatalf("tokenim-local did not start:\n%s", raw)
+	}
+	ctx := context.Background()
+	rssIdle := rssKB(cmd.Process.Pid)
+
+	// 1,000 users with tokens, created through the REST API.
+	token, err := AdminToken(ctx, info.RESTURL, info.Admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := &Client{Base: info.RESTURL, Token: token}
+	users := make([]string, clients)
+	tokens := make([]string, clients)
+	run := func(n, workers int, f func(i int) error) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		var once sync.Once
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+					if err := f(i); err != nil {
+						once.Do(func() { b.Error(err) })
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if b.Failed() {
+			b.FailNow()
+		}
+	}
+	stamp := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	run(clients, 8, func(i int) error {
+		users[i] = fmt.Sprintf("b%s-%04d", stamp, i)
+		if _, err := admin.Do(ctx, "POST", "/v1/users", map[string]string{"user_id": users[i]}, nil); err != nil {
+			return err
+		}
+		var issued struct {
+			AccessToken string `json:"access_token"`
+		}
+		_, err := admin.Do(ctx, "POST", "/v1/users/"+users[i]+"/tokens", nil, &issued)
+		tokens[i] = issued.AccessToken
+		return err
+	})
+
+	// Connect all clients (8 handshakes at a time).
+	conns := make([]*benchClient, clients)
+	connect := make([]time.Duration, clients)
+	run(clients, 8, func(i int) error {
+		start := time.Now()
+		c, _, err := websocket.DefaultDialer.Dial(info.WebSocketURL+"/?token="+tokens[i], nil)
+		if err != nil {
+			return fmt.Errorf("client %d: %w", i, err)
+		}
+		connect[i] = time.Since(start)
+		conns[i] = newBenchClient(c)
+		return nil
+	})
+	b.Cleanup(func() {
+		for _, c := range conns {
+			if c != nil {
+				c.conn.Close()
+			}
+		}
+	})
+	time.Sleep(2 * time.Second)
+	held := 0
+	for _, c := range conns {
+		if !c.closed.Load() {
+			held++
+		}
+	}
+	rssFull := rssKB(cmd.Process.Pid)
+
+	// Baseline: ping round trips, one at a time, from rotating clients.
+	ping := make([]time.Duration, samples)
+	for i := range ping {
+		c := conns[(i*7)%clients]
+		id := fmt.Sprintf("p%d", i)
+		ch := c.expect(id)
+		start := time.Now()
+		c.send(map[string]string{"action": "ping", "request_id": id})
+		if !wait(ch) {
+			b.Fatalf("no pong for %s", id)
+		}
+		ping[i] = time.Since(start)
+	}
+	// DM delivery: client 2k sends to client 2k+1; time until the peer's
+	// socket has the message.created push.
+	dm := make([]time.Duration, samples)
+	for i := range dm {
+		k := (i * 2) % clients
+		from, to := conns[k], conns[k+1]
+		id := fmt.Sprintf("dm-%s-%d", stamp, i)
+		ch := to.expect(id)
+		start := time.Now()
+		from.send(map[string]string{"action": "send", "to_user": users[k+1], "text": "bench " + id, "client_msg_id": id})
+		if !wait(ch) {
+			b.Fatalf("DM %s not delivered", id)
+		}
+		dm[i] = time.Since(start)
+	}
+
+	pp50, pp99 := pct(ping, 50), pct(ping, 99)
+	dp50, dp99 := pct(dm, 50), pct(dm, 99)
+	cp50, cp99 := pct(connect, 50), pct(connect, 99)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(float64(held), "conns_held")
+	b.ReportMetric(float64(rssIdle)/1024, "gw_rss_idle_MB")
+	b.ReportMetric(float64(rssFull)/1024, "gw_rss_1000_MB")
+	b.ReportMetric(float64(rssFull-rssIdle)/float64(clients), "gw_KB/conn")
+	b.ReportMetric(ms(pp50), "ping_p50_ms")
+	b.ReportMetric(ms(pp99), "ping_p99_ms")
+	b.ReportMetric(ms(dp50), "dm_p50_ms")
+	b.ReportMetric(ms(dp99), "dm_p99_ms")
+	b.ReportMetric(float64(dp50)/float64(pp50), "dm/ping_p50")
+	b.ReportMetric(float64(dp99)/float64(pp99), "dm/ping_p99")
+	b.ReportMetric(float64(cp50)/float64(pp50), "connect/ping_p50")
+	b.Logf("clients %d held %d; gateway RSS %.1f MB idle, %.1f MB with clients (%.1f KB/conn)", clients, held,
+		float64(rssIdle)/1024, float64(rssFull)/1024, float64(rssFull-rssIdle)/float64(clients))
+	b.Logf("ping (baseline, no AWS call) p50 %.2f ms p99 %.2f ms", ms(pp50), ms(pp99))
+	b.Logf("DM delivery p50 %.2f ms (%.1fx ping) p99 %.2f ms (%.1fx ping)", ms(dp50), float64(dp50)/float64(pp50), ms(dp99), float64(dp99)/float64(pp99))
+	b.Logf("handshake p50 %.2f ms (%.1fx ping) p99 %.2f ms", ms(cp50), float64(cp50)/float64(pp50), ms(cp99))
+	if held != clients {
+		b.Errorf("only %d of %d connections held", held, clients)
+	}
+}
+
+// benchClient reads frames in one goroutine and signals waiters by
+// request_id or by a pushed message's client_msg_id.
+type benchClient struct {
+	conn   *websocket.Conn
+	wmu    sync.Mutex
+	mu     sync.Mutex
+	wait   map[string]chan struct{}
+	closed atomic.Bool
+}
+
+func newBenchClient(c *websocket.Conn) *benchClient {
+	bc := &benchClient{conn: c, wait: map[string]chan struct{}{}}
+	go func() {
+		defer bc.closed.Store(true)
+		for {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			var f struct {
+				Type      string `json:"type"`
+				RequestID string `json:"request_id"`
+				Message   struct {
+					ClientMsgID string `json:"client_msg_id"`
+				} `json:"message"`
+			}
+			json.Unmarshal(data, &f)
+			key := f.RequestID
+			if f.Type == "message.created" {
+				key = f.Message.ClientMsgID
+			} else if f.Type != "pong" {
+				continue
+			}
+			bc.mu.Lock()
+			ch := bc.wait[key]
+			delete(bc.wait, key)
+			bc.mu.Unlock()
+			if ch != nil {
+				close(ch)
+			}
+		}
+	}()
+	return bc
+}
+
+func (c *benchClient) expect(key string) chan struct{} {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.wait[key] = ch
+	c.mu.Unlock()
+	return ch
+}
+
+func (c *benchClient) send(v any) {
+	b, _ := json.Marshal(v)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.conn.WriteMessage(websocket.TextMessage, b)
+}
+
+func wait(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := append([]time.Duration{}, d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// rssKB reads a process's resident set size from /proc (0 elsewhere).
+func rssKB(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
