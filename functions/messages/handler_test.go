@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -119,25 +120,37 @@ func TestDMFlow(t *testing.T) {
 	if r := f.call(t, a, msg("POST", "/recall", dm, "3", "")); r.Status != 200 || r.JSON["recalled"] != true || r.JSON["text"] != nil {
 		t.Fatalf("recall: %d %s", r.Status, r.Body)
 	}
+	// History: message 3 recalled, then its edit event (text erased by the
+	// recall) and its recall event.
 	r = f.call(t, b, conv("GET", "/messages", dm, nil, ""))
 	ms := r.JSON["messages"].([]any)
-	if len(ms) != 3 || ms[2].(map[string]any)["recalled"] != true || ms[1].(map[string]any)["payload"].(map[string]any)["type"] != "image" {
+	kinds := []string{}
+	for _, m := range ms {
+		m := m.(map[string]any)
+		kinds = append(kinds, m["kind"].(string))
+		if m["text"] == "3rd" {
+			t.Fatalf("the recalled message's edited text is still in history: %s", r.Body)
+		}
+	}
+	if fmt.Sprint(kinds) != "[message message message edit recall]" || ms[2].(map[string]any)["recalled"] != true ||
+		ms[4].(map[string]any)["ref_seq"] != float64(3) || ms[1].(map[string]any)["payload"].(map[string]any)["type"] != "image" {
 		t.Fatalf("history: %s", r.Body)
 	}
-	if r := f.call(t, b, conv("GET", "", dm, nil, "")); r.JSON["last_message"].(map[string]any)["preview"] != nil {
+	if r := f.call(t, b, conv("GET", "", dm, nil, "")); r.JSON["last_message"].(map[string]any)["preview"] != nil ||
+		r.JSON["last_message"].(map[string]any)["kind"] != "recall" {
 		t.Fatalf("recalled text still in the preview: %s", r.Body)
 	}
 	// Paging backwards by cursor.
-	r = f.call(t, b, conv("GET", "/messages", dm, map[string]string{"limit": "2"}, ""))
-	if ms := r.JSON["messages"].([]any); len(ms) != 2 || ms[0].(map[string]any)["seq"] != float64(2) || r.JSON["next_cursor"] == nil {
+	r = f.call(t, b, conv("GET", "/messages", dm, map[string]string{"limit": "3"}, ""))
+	if ms := r.JSON["messages"].([]any); len(ms) != 3 || ms[0].(map[string]any)["seq"] != float64(3) || r.JSON["next_cursor"] == nil {
 		t.Fatalf("page 1: %s", r.Body)
 	}
-	r = f.call(t, b, conv("GET", "/messages", dm, map[string]string{"limit": "2", "cursor": r.JSON["next_cursor"].(string)}, ""))
-	if ms := r.JSON["messages"].([]any); len(ms) != 1 || ms[0].(map[string]any)["seq"] != float64(1) || r.JSON["next_cursor"] != nil {
+	r = f.call(t, b, conv("GET", "/messages", dm, map[string]string{"limit": "3", "cursor": r.JSON["next_cursor"].(string)}, ""))
+	if ms := r.JSON["messages"].([]any); len(ms) != 2 || ms[0].(map[string]any)["seq"] != float64(1) || r.JSON["next_cursor"] != nil {
 		t.Fatalf("page 2: %s", r.Body)
 	}
 	r = f.call(t, b, req{method: "POST", resource: "/v1/sync", body: `{"since":{"` + dm + `":1}}`})
-	if ms := r.JSON["messages"].([]any); r.Status != 200 || len(ms) != 2 {
+	if ms := r.JSON["messages"].([]any); r.Status != 200 || len(ms) != 4 {
 		t.Fatalf("sync: %d %s", r.Status, r.Body)
 	}
 }
@@ -156,6 +169,9 @@ func TestRecallWindow(t *testing.T) {
 	*f.clock = f.clock.Add(3 * time.Minute)
 	if r := f.call(t, testenv.User(u[1]), msg("POST", "/recall", cid, "1", "")); r.Status != 400 || r.ErrorCode() != "recall_window_closed" {
 		t.Fatalf("late recall by sender: %d %s", r.Status, r.Body)
+	}
+	if r := f.call(t, testenv.User(u[1]), conv("GET", "", cid, nil, "")); r.JSON["last_seq"] != float64(2) {
+		t.Fatalf("a refused recall appended an event: %s", r.Body)
 	}
 	if r := f.call(t, testenv.User(u[0]), msg("POST", "/recall", cid, "1", "")); r.Status != 200 || r.JSON["recalled_by"] != u[0] {
 		t.Fatalf("owner recall: %d %s", r.Status, r.Body)

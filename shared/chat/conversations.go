@@ -11,10 +11,14 @@ import (
 	"github.com/tokenim/tokenim/shared/cursor"
 )
 
-// LastMessage is the preview of a conversation's newest message.
+// LastMessage is the preview of a conversation's newest message. When
+// that is a recall or edit event (Kind), it has no preview: clients show
+// e.g. "Alice recalled a message" (the event's text could otherwise linger
+// here after the edited message is recalled).
 type LastMessage struct {
 	Seq       int64     `json:"seq"`
 	MessageID string    `json:"message_id"`
+	Kind      string    `json:"kind"`
 	SenderID  string    `json:"sender_id,omitempty"`
 	Preview   string    `json:"preview,omitempty"`
 	At        time.Time `json:"at"`
@@ -43,8 +47,11 @@ func summary(meta ConvMeta, me *Entry, peer *Entry, peerID string) Conversation 
 		LastActivityAt: meta.CreatedAt, PeerID: peerID}
 	if meta.LastSeq > 0 {
 		c.LastActivityAt = meta.LastAt
-		c.LastMessage = &LastMessage{Seq: meta.LastSeq, MessageID: meta.LastMsgID, SenderID: meta.LastSender, Preview: meta.LastPreview, At: meta.LastAt}
+		c.LastMessage = &LastMessage{Seq: meta.LastSeq, MessageID: meta.LastMsgID, Kind: meta.LastKind, SenderID: meta.LastSender,
+			Preview: meta.LastPreview, At: meta.LastAt}
 	}
+	// Unread counts every seq after the read position, recall and edit
+	// events included (docs/data-model.md explains why it is not exact).
 	if me != nil {
 		read := min(me.ReadSeq, meta.LastSeq)
 		unread := meta.LastSeq - read

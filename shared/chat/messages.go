@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"regexp"
 	"strconv"
@@ -159,8 +160,10 @@ func checkEnvelope(m Message) error {
 	return nil
 }
 
+// preview is the head's preview of m. Event messages have none: the
+// conversation list shows their kind instead (LastMessage).
 func preview(m Message) string {
-	if m.Recalled {
+	if m.Recalled || (m.Kind != "" && m.Kind != KindMessage) {
 		return ""
 	}
 	if m.Text == "" && m.Payload != nil {
@@ -207,7 +210,7 @@ func (s *Service) Send(ctx context.Context, p auth.Principal, in SendInput) (Mes
 		return Message{}, false, err
 	}
 	now := s.clock()
-	m := Message{ConversationID: ref.ID, MessageID: newID("m", now), ClientMsgID: in.ClientMsgID, SenderType: SenderUser,
+	m := Message{ConversationID: ref.ID, MessageID: newID("m", now), Kind: KindMessage, ClientMsgID: in.ClientMsgID, SenderType: SenderUser,
 		SenderID: from.id, Text: in.Text, Payload: pl, CreatedAt: now, Seq: maxSeq}
 	if from.system {
 		m.SenderType = SenderSystem
@@ -232,41 +235,58 @@ func (s *Service) Send(ctx context.Context, p auth.Principal, in SendInput) (Mes
 	m.Seq = last + 1
 	m.Fingerprint = msgFingerprint(from, ref.ID, m.Text, m.Payload)
 
-	var claim *Claim
+	claimKey := ""
 	if in.ClientMsgID != "" {
-		claim = &Claim{ConversationID: ref.ID, Key: from.claimScope() + "#" + in.ClientMsgID, Seq: m.Seq, MessageID: m.MessageID,
-			CreatedAt: now, Fingerprint: m.Fingerprint}
-		old, err := s.store.ClaimClientMsgID(ctx, *claim)
-		if err != nil {
-			return Message{}, false, err
-		}
-		if old != nil { // a retry
-			if old.Fingerprint != m.Fingerprint {
-				return Message{}, false, apierror.New(apierror.IdempotencyKeyReused, "This client_msg_id was used for a different message.")
-			}
-			claim = old
-			m.MessageID, m.CreatedAt, m.Seq = old.MessageID, old.CreatedAt, old.Seq
-			stored, err := s.store.GetMessage(ctx, ref.ID, old.Seq)
-			if err != nil {
-				return Message{}, false, err
-			}
-			if stored != nil && stored.MessageID == old.MessageID {
-				// Repair the head in case the first attempt died before it.
-				return *stored, false, s.store.AdvanceConversation(ctx, ref, *stored, preview(*stored))
-			}
-			// Missing or another message: the first attempt died before
-			// writing; take over with the same id and time.
-		}
+		claimKey = from.claimScope() + "#" + in.ClientMsgID
 	}
-	stored, created, err := s.place(ctx, m, claim)
+	stored, created, err := s.put(ctx, m, claimKey)
 	if err != nil {
 		return Message{}, false, err
 	}
+	// Also on a retry: the first attempt may have died before the head.
 	if err := s.store.AdvanceConversation(ctx, ref, stored, preview(stored)); err != nil {
 		return Message{}, false, err
 	}
-	s.notify(ctx, Event{Type: EventMessageCreated, ConversationID: ref.ID, GroupID: ref.GroupID, Seq: stored.Seq, Actor: from.id, Message: &stored})
+	if created {
+		s.notify(ctx, Event{Type: EventMessageCreated, ConversationID: ref.ID, GroupID: ref.GroupID, Seq: stored.Seq, Actor: from.id, Message: &stored})
+	}
 	return stored, created, nil
+}
+
+// put stores m at the conversation's next seq (m.Seq is the head's
+// last_seq + 1) and returns the message stored; the caller then advances
+// the head. With a claim key it is idempotent: a retry - however often,
+// however concurrent - gets the message first stored under the key
+// (created=false), or, if the first attempt died before storing it,
+// stores it with the claim's seq, id and time. A claim whose fingerprint
+// differs from m's is idempotency_key_reused.
+func (s *Service) put(ctx context.Context, m Message, claimKey string) (Message, bool, error) {
+	if claimKey == "" {
+		return s.place(ctx, m, nil)
+	}
+	claim := &Claim{ConversationID: m.ConversationID, Key: claimKey, Seq: m.Seq, MessageID: m.MessageID, CreatedAt: m.CreatedAt,
+		Fingerprint: m.Fingerprint}
+	old, err := s.store.ClaimClientMsgID(ctx, *claim)
+	if err != nil {
+		return Message{}, false, err
+	}
+	if old != nil { // a retry
+		if old.Fingerprint != m.Fingerprint {
+			return Message{}, false, apierror.New(apierror.IdempotencyKeyReused, "This client_msg_id was used for a different message.")
+		}
+		claim = old
+		m.MessageID, m.CreatedAt, m.Seq = old.MessageID, old.CreatedAt, old.Seq
+		stored, err := s.store.GetMessage(ctx, m.ConversationID, old.Seq)
+		if err != nil {
+			return Message{}, false, err
+		}
+		if stored != nil && stored.MessageID == old.MessageID {
+			return *stored, false, nil
+		}
+		// Missing or another message: the first attempt died before
+		// writing; take over with the same id and time.
+	}
+	return s.place(ctx, m, claim)
 }
 
 // place writes m at m.Seq, moving on to the true next seq whenever the
@@ -534,15 +554,181 @@ func ParseSeq(field, v string) (int64, error) {
 	return n, nil
 }
 
+// A recall or an edit changes the message in place (it keeps its seq) and
+// appends an event message of kind recall or edit at the conversation's
+// next seq, through the same claim and place steps as Send, so it is
+// gapless and idempotent. Sync and history then carry the change, in
+// order, to every client, including those that already had the message
+// (docs/data-model.md, "Recall and edit").
+//
+// The event comes first and the message records its seq (recall_seq,
+// edit_seq): a retry of a call that died between the two finds the event
+// under its claim and completes the change; concurrent edits end with the
+// text of the highest edit event, the one clients apply last; and a
+// recall finds every edit event of the message by its claims and erases
+// its text.
+
+// target is the message a recall or edit acts on, with the actor and the
+// conversation's head as read for the access check.
+type target struct {
+	ref    ConvRef
+	r      reader
+	meta   ConvMeta
+	member *Member // the actor's group membership (groups)
+	msg    Message
+}
+
+func (t target) sentByActor() bool {
+	return t.r.id != "" && t.msg.SenderType == SenderUser && t.msg.SenderID == t.r.id
+}
+
+// Event claim keys. '~' is not an id character, so they never collide
+// with a sender's client_msg_id claims. A recall has one key per message:
+// every recall of it shares one event. An edit's key names the edit it
+// replaces (the message's edit_seq) and the new text, so a retry finds its
+// event while a later edit back to an earlier text is a new edit.
+func recallKey(seq int64) string     { return fmt.Sprintf("~recall#%012d", seq) }
+func editKeyPrefix(seq int64) string { return fmt.Sprintf("~edit#%012d#", seq) }
+func editKey(seq, base int64, text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return fmt.Sprintf("%s%d#%s", editKeyPrefix(seq), base, hex.EncodeToString(sum[:16]))
+}
+
+// target reads and checks what a recall or edit needs: the head and the
+// actor's membership (one BatchGetItem) and the message (one GetItem).
+func (s *Service) target(ctx context.Context, p auth.Principal, convID string, seq int64) (target, error) {
+	ref, err := ParseConversationID(convID)
+	if err != nil {
+		return target{}, err
+	}
+	r, err := readerOf(p, "")
+	if err != nil {
+		return target{}, err
+	}
+	v, err := s.readAccess(ctx, r, ref)
+	if err != nil {
+		return target{}, err
+	}
+	if v.Meta.Closed {
+		return target{}, notFound("Conversation", ref.ID)
+	}
+	if seq < 1 || seq > v.Meta.LastSeq {
+		return target{}, apierror.New(apierror.SeqOutOfRange, "seq must be between 1 and %d.", v.Meta.LastSeq)
+	}
+	m, err := s.store.GetMessage(ctx, ref.ID, seq)
+	if err != nil {
+		return target{}, err
+	}
+	if m == nil {
+		return target{}, notFound("Message", seq)
+	}
+	if m.Kind != KindMessage {
+		return target{}, fieldErr("seq", "seq %d is a %s event: only messages can be recalled or edited.", seq, m.Kind)
+	}
+	return target{ref: ref, r: r, meta: *v.Meta, member: v.Member, msg: *m}, nil
+}
+
+// appendEvent stores the event message of a change to t.msg at the
+// conversation's next seq under the claim key and returns it (as first
+// stored, if a call with the key stored it before). Its sender is the
+// actor, or the system for an admin token.
+func (s *Service) appendEvent(ctx context.Context, t target, kind, text, key string, now time.Time) (Message, error) {
+	m := Message{ConversationID: t.ref.ID, Seq: t.meta.LastSeq + 1, MessageID: newID("m", now), Kind: kind, RefSeq: t.msg.Seq,
+		SenderType: SenderUser, SenderID: t.r.id, Text: text, CreatedAt: now}
+	if t.r.id == "" {
+		m.SenderType = SenderSystem
+	}
+	// The key determines the event's content, so whoever stores it first,
+	// a retry is never a different request.
+	sum := sha256.Sum256([]byte(key))
+	m.Fingerprint = hex.EncodeToString(sum[:16])
+	ev, _, err := s.put(ctx, m, key)
+	return ev, err
+}
+
 // Recall withdraws a message: its content is erased, its seq stays, and
-// history and sync show it as recalled. The sender may recall within the
-// recall window; group owners and admins, and admin tokens, at any time.
+// history and sync show it as recalled, followed by a recall event. The
+// sender may recall within the recall window; group owners and admins,
+// and admin tokens, at any time. Recalling a recalled message returns it
+// and appends nothing.
+//
+// Cost: one BatchGetItem and one GetItem, PutItem claim + PutItem event +
+// UpdateItem head (as a send), UpdateItem message, one Query for the
+// message's edit events (+ one UpdateItem per edit event).
 func (s *Service) Recall(ctx context.Context, p auth.Principal, convID string, seq int64) (Message, error) {
-	return s.change(ctx, p, convID, seq, true, "")
+	t, err := s.target(ctx, p, convID, seq)
+	if err != nil {
+		return Message{}, err
+	}
+	if t.msg.Recalled {
+		return t.msg, nil // recalling twice is harmless
+	}
+	now := s.clock()
+	ch := MessageChange{ConversationID: t.ref.ID, Seq: seq, Recall: true, By: t.r.id}
+	moderator := t.r.admin || (t.member != nil && (t.member.Role == RoleOwner || t.member.Role == RoleAdmin))
+	if !moderator {
+		if !t.sentByActor() {
+			return Message{}, apierror.New(apierror.Forbidden, "Only the sender, group owners and admins can recall this message.")
+		}
+		ch.RequireSender, ch.NotBefore = t.r.id, now.Add(-s.cfg.RecallWindow)
+		if t.msg.CreatedAt.Before(ch.NotBefore) {
+			// Unless a recall accepted within the window died after
+			// claiming its event: this retry completes it.
+			claims, err := s.store.ListClaims(ctx, t.ref.ID, recallKey(seq))
+			if err != nil {
+				return Message{}, err
+			}
+			if len(claims) == 0 {
+				return Message{}, apierror.New(apierror.RecallWindowClosed, "Messages can be recalled within %s of sending.", s.cfg.RecallWindow)
+			}
+			ch.RequireSender, ch.NotBefore = "", time.Time{}
+		}
+	}
+	ev, err := s.appendEvent(ctx, t, KindRecall, "", recallKey(seq), now)
+	if err != nil {
+		return Message{}, err
+	}
+	ch.At, ch.EventSeq = ev.CreatedAt, ev.Seq
+	m, old, err := s.store.ChangeMessage(ctx, ch)
+	applied := err == nil
+	if errors.Is(err, ErrConflict) {
+		if old == nil || !old.Recalled {
+			return Message{}, fmt.Errorf("chat: recall: message %d changed against its checks", seq)
+		}
+		m, err = *old, nil // recalled concurrently, with the same event
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	// Edit events carry the message's text: erase them too. Their claims
+	// list them all, including an edit still in flight (which, finding the
+	// message recalled, erases its own event as well).
+	edits, err := s.store.ListClaims(ctx, t.ref.ID, editKeyPrefix(seq))
+	if err != nil {
+		return Message{}, err
+	}
+	for _, c := range edits {
+		if err := s.store.EraseMessage(ctx, t.ref.ID, c.Seq, c.MessageID, ev.CreatedAt); err != nil {
+			return Message{}, err
+		}
+	}
+	if err := s.store.AdvanceConversation(ctx, t.ref, ev, preview(ev)); err != nil {
+		return Message{}, err
+	}
+	if applied {
+		s.notify(ctx, Event{Type: EventMessageRecalled, ConversationID: t.ref.ID, GroupID: t.ref.GroupID, Seq: seq, Actor: t.r.id,
+			Message: &m, EventSeq: ev.Seq, EventMessage: &ev})
+	}
+	return m, nil
 }
 
 // Edit replaces a message's text (the sender, or an admin token). The seq
-// stays; the message carries edited_at.
+// stays; the message carries edited_at and is followed by an edit event
+// with the new text. An edit to the text the message already has changes
+// nothing and appends nothing (so a retried edit appends one event).
+//
+// Cost: one BatchGetItem and one GetItem, PutItem claim + PutItem event +
+// UpdateItem head (as a send), UpdateItem message.
 func (s *Service) Edit(ctx context.Context, p auth.Principal, convID string, seq int64, text string) (Message, error) {
 	if text == "" {
 		return Message{}, fieldErr("text", "text must not be empty.")
@@ -550,78 +736,61 @@ func (s *Service) Edit(ctx context.Context, p auth.Principal, convID string, seq
 	if _, err := validateContent(text, nil); err != nil {
 		return Message{}, err
 	}
-	return s.change(ctx, p, convID, seq, false, text)
-}
-
-func (s *Service) change(ctx context.Context, p auth.Principal, convID string, seq int64, recall bool, text string) (Message, error) {
-	ref, err := ParseConversationID(convID)
+	t, err := s.target(ctx, p, convID, seq)
 	if err != nil {
 		return Message{}, err
 	}
-	r, err := readerOf(p, "")
-	if err != nil {
-		return Message{}, err
+	if t.msg.Recalled {
+		return Message{}, apierror.New(apierror.MessageRecalled, "The message was recalled.")
 	}
-	v, err := s.readAccess(ctx, r, ref)
-	if err != nil {
-		return Message{}, err
+	if !t.r.admin && !t.sentByActor() {
+		return Message{}, apierror.New(apierror.Forbidden, "Only the sender can edit this message.")
 	}
-	if v.Meta.Closed {
-		return Message{}, notFound("Conversation", ref.ID)
-	}
-	if seq < 1 || seq > v.Meta.LastSeq {
-		return Message{}, apierror.New(apierror.SeqOutOfRange, "seq must be between 1 and %d.", v.Meta.LastSeq)
+	if t.msg.Text == text {
+		return t.msg, nil
 	}
 	now := s.clock()
-	ch := MessageChange{ConversationID: ref.ID, Seq: seq, Recall: recall, Text: text, At: now, By: r.id}
-	moderator := r.admin || (recall && v.Member != nil && (v.Member.Role == RoleOwner || v.Member.Role == RoleAdmin))
-	if !moderator {
-		ch.RequireSender = r.id
-		if recall {
-			ch.NotBefore = now.Add(-s.cfg.RecallWindow)
-		}
+	edited := t.msg
+	edited.Text, edited.EditedAt, edited.EditSeq = text, &now, maxSeq
+	if err := checkEnvelope(edited); err != nil {
+		return Message{}, err
 	}
-	if !recall {
-		cur, err := s.store.GetMessage(ctx, ref.ID, seq)
-		if err != nil {
-			return Message{}, err
-		}
-		if cur == nil {
-			return Message{}, notFound("Message", seq)
-		}
-		edited := *cur
-		edited.Text, edited.EditedAt = text, &now
-		if err := checkEnvelope(edited); err != nil {
-			return Message{}, err
-		}
+	ev, err := s.appendEvent(ctx, t, KindEdit, text, editKey(seq, t.msg.EditSeq, text), now)
+	if err != nil {
+		return Message{}, err
+	}
+	ch := MessageChange{ConversationID: t.ref.ID, Seq: seq, Text: text, At: ev.CreatedAt, By: t.r.id, EventSeq: ev.Seq}
+	if !t.r.admin {
+		ch.RequireSender = t.r.id
 	}
 	m, old, err := s.store.ChangeMessage(ctx, ch)
+	applied := err == nil
 	if errors.Is(err, ErrConflict) {
 		switch {
-		case old == nil:
-			return Message{}, notFound("Message", seq)
-		case old.Recalled && recall:
-			return *old, nil // recalling twice is harmless
-		case old.Recalled:
+		case old != nil && old.Recalled:
+			// Recalled meanwhile: the event must not keep the text.
+			if err := s.store.EraseMessage(ctx, t.ref.ID, ev.Seq, ev.MessageID, now); err != nil {
+				return Message{}, err
+			}
+			if err := s.store.AdvanceConversation(ctx, t.ref, ev, preview(ev)); err != nil {
+				return Message{}, err
+			}
 			return Message{}, apierror.New(apierror.MessageRecalled, "The message was recalled.")
-		case old.SenderID != r.id || old.SenderType != SenderUser:
-			return Message{}, apierror.New(apierror.Forbidden, "Only the sender can change this message.")
+		case old != nil && old.EditSeq >= ev.Seq:
+			m, err = *old, nil // a later edit was applied first and stands
 		default:
-			return Message{}, apierror.New(apierror.RecallWindowClosed, "Messages can be recalled within %s of sending.", s.cfg.RecallWindow)
+			return Message{}, fmt.Errorf("chat: edit: message %d changed against its checks", seq)
 		}
 	}
 	if err != nil {
 		return Message{}, err
 	}
-	if seq == v.Meta.LastSeq {
-		if err := s.store.SetPreview(ctx, ref.ID, seq, preview(m)); err != nil {
-			return Message{}, err
-		}
+	if err := s.store.AdvanceConversation(ctx, t.ref, ev, preview(ev)); err != nil {
+		return Message{}, err
 	}
-	typ := EventMessageEdited
-	if recall {
-		typ = EventMessageRecalled
+	if applied {
+		s.notify(ctx, Event{Type: EventMessageEdited, ConversationID: t.ref.ID, GroupID: t.ref.GroupID, Seq: seq, Actor: t.r.id,
+			Message: &m, EventSeq: ev.Seq, EventMessage: &ev})
 	}
-	s.notify(ctx, Event{Type: typ, ConversationID: ref.ID, GroupID: ref.GroupID, Seq: seq, Actor: r.id, Message: &m})
 	return m, nil
 }

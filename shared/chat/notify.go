@@ -8,7 +8,8 @@ import (
 // EventType names what happened.
 type EventType string
 
-// Event types. Message events carry Seq and Message; membership events
+// Event types. Message events carry Seq and Message; recall and edit
+// events also carry EventSeq and EventMessage; membership events
 // carry Users (the members concerned, who may no longer be members and so
 // cannot be found through the group).
 const (
@@ -36,6 +37,11 @@ type Event struct {
 	Users          []string
 	Message        *Message // message events: the message as stored now
 	At             time.Time
+	// Recall and edit events: the event message the change appended (kind
+	// recall or edit, RefSeq = Seq) and its seq, which is now the
+	// conversation's newest. A client tracking seqs counts it as seen.
+	EventSeq     int64
+	EventMessage *Message
 }
 
 // Notifier delivers events (the WebSocket push implements it). Notify runs

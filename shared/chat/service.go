@@ -41,7 +41,8 @@ type Store interface {
 	AdvanceConversation(ctx context.Context, ref ConvRef, m Message, preview string) error
 	History(ctx context.Context, conv ConversationID, lo, hi int64, ascending bool, limit int) ([]Message, error)
 	ChangeMessage(ctx context.Context, ch MessageChange) (Message, *Message, error)
-	SetPreview(ctx context.Context, conv ConversationID, seq int64, preview string) error
+	ListClaims(ctx context.Context, conv ConversationID, prefix string) ([]Claim, error)
+	EraseMessage(ctx context.Context, conv ConversationID, seq int64, id string, at time.Time) error
 }
 
 // Service holds the group, conversation and message use cases.

@@ -56,22 +56,43 @@ type Payload struct {
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
+// Message kinds. A recall or an edit changes the message in place (it
+// keeps its seq) and also appends an event message of kind recall or edit
+// at the conversation's next seq, so that sync and history deliver the
+// change, in order and without gaps, to clients that already had the
+// message (docs/data-model.md, "Recall and edit").
+const (
+	KindMessage = "message" // a message: what clients show as a bubble
+	KindRecall  = "recall"  // event: the message at RefSeq was recalled
+	KindEdit    = "edit"    // event: the message at RefSeq now has Text
+)
+
 // Message is one stored message. Seq is its place in the conversation:
 // 1, 2, 3... with no gap and no duplicate, the same for every member.
 type Message struct {
 	ConversationID ConversationID `json:"conversation_id"`
 	Seq            int64          `json:"seq"`
 	MessageID      string         `json:"message_id"`
-	ClientMsgID    string         `json:"client_msg_id,omitempty"`
-	SenderType     string         `json:"sender_type"`
-	SenderID       string         `json:"sender_id,omitempty"` // empty for system messages
-	Text           string         `json:"text,omitempty"`
-	Payload        *Payload       `json:"payload,omitempty"`
-	CreatedAt      time.Time      `json:"created_at"`
-	EditedAt       *time.Time     `json:"edited_at,omitempty"`
-	Recalled       bool           `json:"recalled,omitempty"`
-	RecalledAt     *time.Time     `json:"recalled_at,omitempty"`
-	RecalledBy     string         `json:"recalled_by,omitempty"`
+	// Kind is KindMessage, or KindRecall / KindEdit for an event message,
+	// which changes the message at RefSeq: clients apply it to their copy
+	// of that message instead of showing it.
+	Kind        string     `json:"kind"`
+	RefSeq      int64      `json:"ref_seq,omitempty"`
+	ClientMsgID string     `json:"client_msg_id,omitempty"`
+	SenderType  string     `json:"sender_type"`
+	SenderID    string     `json:"sender_id,omitempty"` // empty for system messages
+	Text        string     `json:"text,omitempty"`
+	Payload     *Payload   `json:"payload,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	EditedAt    *time.Time `json:"edited_at,omitempty"`
+	Recalled    bool       `json:"recalled,omitempty"`
+	RecalledAt  *time.Time `json:"recalled_at,omitempty"`
+	RecalledBy  string     `json:"recalled_by,omitempty"`
+	// EditSeq is the seq of the edit event whose text the message shows
+	// (an edit event with a seq <= EditSeq is already applied); RecallSeq
+	// is the seq of its recall event.
+	EditSeq   int64 `json:"edit_seq,omitempty"`
+	RecallSeq int64 `json:"recall_seq,omitempty"`
 	// Fingerprint identifies the request that created it (idempotency).
 	Fingerprint string `json:"-"`
 }
@@ -88,7 +109,8 @@ type ConvMeta struct {
 	LastAt      time.Time
 	LastSender  string
 	LastPreview string
-	Closed      bool // the group was dissolved
+	LastKind    string // the last message's kind
+	Closed      bool   // the group was dissolved
 	CreatedAt   time.Time
 }
 
@@ -138,18 +160,20 @@ type ConvView struct {
 
 // Claim reserves a client_msg_id in a conversation: the message id, seq
 // and time it was first given, so every retry writes the same message.
+// Event messages are claimed too, under keys derived from the change.
 type Claim struct {
 	ConversationID ConversationID
-	Key            string // sender scope + client_msg_id
+	Key            string // sender scope + client_msg_id, or an event key
 	Seq            int64
 	MessageID      string
 	CreatedAt      time.Time
 	Fingerprint    string
 }
 
-// MessageChange is a recall or an edit, applied only if the message is
-// not recalled and, when set, was sent by RequireSender no earlier than
-// NotBefore.
+// MessageChange is a recall or an edit, applied only to a message (not an
+// event message) that is not recalled and, when set, was sent by
+// RequireSender no earlier than NotBefore. An edit applies only if no
+// later edit event (EditSeq >= EventSeq) has been applied already.
 type MessageChange struct {
 	ConversationID ConversationID
 	Seq            int64
@@ -157,6 +181,7 @@ type MessageChange struct {
 	Text           string // edit: the new text
 	At             time.Time
 	By             string // recall: who recalled ("" for an admin)
+	EventSeq       int64  // the seq of the change's event message
 	RequireSender  string
 	NotBefore      time.Time
 }

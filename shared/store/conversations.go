@@ -48,6 +48,7 @@ type convMetaItem struct {
 	LastAt      int64  `dynamodbav:"last_at"`
 	LastSender  string `dynamodbav:"last_sender,omitempty"`
 	LastPreview string `dynamodbav:"last_preview,omitempty"`
+	LastKind    string `dynamodbav:"last_kind,omitempty"` // absent: a message
 	Closed      bool   `dynamodbav:"closed,omitempty"`
 	CreatedAt   int64  `dynamodbav:"created_at"`
 }
@@ -55,7 +56,7 @@ type convMetaItem struct {
 func (it convMetaItem) meta() chat.ConvMeta {
 	return chat.ConvMeta{ID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Kind: it.Kind, A: it.A, B: it.B, GroupID: it.GroupID,
 		LastSeq: it.LastSeq, LastMsgID: it.LastMsgID, LastAt: fromMS(it.LastAt), LastSender: it.LastSender,
-		LastPreview: it.LastPreview, Closed: it.Closed, CreatedAt: fromMS(it.CreatedAt)}
+		LastPreview: it.LastPreview, LastKind: kindOf(it.LastKind), Closed: it.Closed, CreatedAt: fromMS(it.CreatedAt)}
 }
 
 type entryItem struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -20,7 +21,11 @@ import (
 //
 //	message  pk "C#<conversation_id>"  sk "MSG#<seq, 12 digits>"
 //	claim    pk "C#<conversation_id>"  sk "CMID#<sender>#<client_msg_id>"
+//	         or "CMID#~recall#<seq>", "CMID#~edit#<seq>#..." (event messages)
 //
+// Recall and edit event messages are message items with kind and ref; a
+// plain message stores no kind, so messages written before kinds existed
+// read as messages.
 // A message is written with attribute_not_exists, so a seq is taken once;
 // the send algorithm (docs/data-model.md, chat.Service.Send) keeps the
 // seqs gapless.
@@ -37,6 +42,8 @@ type msgItem struct {
 	SK         string `dynamodbav:"sk"`
 	ID         string `dynamodbav:"id"`
 	Seq        int64  `dynamodbav:"seq"`
+	Kind       string `dynamodbav:"kind,omitempty"` // absent: chat.KindMessage
+	Ref        int64  `dynamodbav:"ref,omitempty"`
 	CMID       string `dynamodbav:"cmid,omitempty"`
 	SenderType string `dynamodbav:"st"`
 	Sender     string `dynamodbav:"sender,omitempty"`
@@ -47,12 +54,25 @@ type msgItem struct {
 	EditedAt   int64  `dynamodbav:"edited_at,omitempty"`
 	RecalledAt int64  `dynamodbav:"recalled_at,omitempty"`
 	RecalledBy string `dynamodbav:"recalled_by,omitempty"`
+	EditSeq    int64  `dynamodbav:"edit_seq,omitempty"`
+	RecallSeq  int64  `dynamodbav:"recall_seq,omitempty"`
 	FP         string `dynamodbav:"fp,omitempty"`
+}
+
+// kindOf reads a stored kind: absent means a message.
+func kindOf(k string) string {
+	if k == "" {
+		return chat.KindMessage
+	}
+	return k
 }
 
 func toMsgItem(m chat.Message) msgItem {
 	it := msgItem{PK: convPK(m.ConversationID), SK: msgSK(m.Seq), ID: m.MessageID, Seq: m.Seq, CMID: m.ClientMsgID,
-		SenderType: m.SenderType, Sender: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt.UnixMilli(), FP: m.Fingerprint}
+		SenderType: m.SenderType, Sender: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt.UnixMilli(), FP: m.Fingerprint, Ref: m.RefSeq}
+	if m.Kind != chat.KindMessage {
+		it.Kind = m.Kind
+	}
 	if m.Payload != nil {
 		it.PType, it.PData = m.Payload.Type, string(m.Payload.Data)
 	}
@@ -62,7 +82,7 @@ func toMsgItem(m chat.Message) msgItem {
 func (it msgItem) message() chat.Message {
 	m := chat.Message{ConversationID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Seq: it.Seq, MessageID: it.ID,
 		ClientMsgID: it.CMID, SenderType: it.SenderType, SenderID: it.Sender, Text: it.Text, CreatedAt: fromMS(it.CreatedAt),
-		RecalledBy: it.RecalledBy, Fingerprint: it.FP}
+		RecalledBy: it.RecalledBy, Fingerprint: it.FP, Kind: kindOf(it.Kind), RefSeq: it.Ref, EditSeq: it.EditSeq, RecallSeq: it.RecallSeq}
 	if it.PType != "" {
 		m.Payload = &chat.Payload{Type: it.PType}
 		if it.PData != "" {
@@ -222,6 +242,12 @@ func (db *DB) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.
 	} else {
 		remove = append(remove, "last_preview")
 	}
+	if m.Kind != "" && m.Kind != chat.KindMessage {
+		set += ", last_kind = :lk"
+		vals[":lk"] = str(m.Kind)
+	} else {
+		remove = append(remove, "last_kind")
+	}
 	if ref.Kind == chat.KindDM {
 		set += ", a = :a, b = :b"
 		vals[":a"], vals[":b"] = str(ref.A), str(ref.B)
@@ -278,22 +304,27 @@ func (db *DB) History(ctx context.Context, conv chat.ConversationID, lo, hi int6
 	return list, nil
 }
 
-// ChangeMessage recalls or edits a message under ch's conditions. On
-// success it returns the message as changed; if a condition fails it
-// returns the message as it stands (nil if there is none) and
-// chat.ErrConflict. 1 WCU per KB of the larger image.
+// ChangeMessage recalls or edits a message under ch's conditions, recording
+// the change's event seq (recall_seq, edit_seq). On success it returns the
+// message as changed; if a condition fails it returns the message as it
+// stands (nil if there is none) and chat.ErrConflict. 1 WCU per KB of the
+// larger image.
 func (db *DB) ChangeMessage(ctx context.Context, ch chat.MessageChange) (chat.Message, *chat.Message, error) {
-	cond := []string{"attribute_exists(pk)", "attribute_not_exists(recalled_at)"}
-	vals := map[string]types.AttributeValue{":at": num(ch.At.UnixMilli())}
+	// A plain message has no kind attribute: event messages never change.
+	cond := []string{"attribute_exists(pk)", "attribute_not_exists(recalled_at)", "attribute_not_exists(kind)"}
+	vals := map[string]types.AttributeValue{":at": num(ch.At.UnixMilli()), ":e": num(ch.EventSeq)}
 	var expr string
 	if ch.Recall {
-		expr = "SET recalled_at = :at REMOVE #t, ptype, pdata, edited_at"
+		expr = "SET recalled_at = :at, recall_seq = :e REMOVE #t, ptype, pdata, edited_at, edit_seq"
 		if ch.By != "" {
-			expr = "SET recalled_at = :at, recalled_by = :by REMOVE #t, ptype, pdata, edited_at"
+			expr = "SET recalled_at = :at, recall_seq = :e, recalled_by = :by REMOVE #t, ptype, pdata, edited_at, edit_seq"
 			vals[":by"] = str(ch.By)
 		}
 	} else {
-		expr = "SET #t = :text, edited_at = :at"
+		// Concurrent edits converge on the one with the highest event seq,
+		// the order in which clients apply the events.
+		expr = "SET #t = :text, edited_at = :at, edit_seq = :e"
+		cond = append(cond, "(attribute_not_exists(edit_seq) OR edit_seq < :e)")
 		vals[":text"] = str(ch.Text)
 	}
 	if ch.RequireSender != "" {
@@ -326,19 +357,44 @@ func (db *DB) ChangeMessage(ctx context.Context, ch chat.MessageChange) (chat.Me
 	return m, nil, err
 }
 
-// SetPreview replaces the head's preview if seq is still the last message
-// (a recalled or edited last message must not keep its old text there).
-func (db *DB) SetPreview(ctx context.Context, conv chat.ConversationID, seq int64, preview string) error {
-	expr := "REMOVE last_preview"
-	vals := map[string]types.AttributeValue{":s": num(seq)}
-	if preview != "" {
-		expr = "SET last_preview = :pv"
-		vals[":pv"] = str(preview)
+// ListClaims returns a conversation's claims whose key starts with prefix
+// (consistent Query; a claim is ~150 B, so 25 claims per RCU).
+func (db *DB) ListClaims(ctx context.Context, conv chat.ConversationID, prefix string) ([]chat.Claim, error) {
+	var list []chat.Claim
+	var start map[string]types.AttributeValue
+	for page := 0; page < 1000; page++ {
+		out, err := db.client.Query(ctx, &dynamodb.QueryInput{TableName: &db.t.Messages,
+			KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :c)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(convPK(conv)), ":c": str(claimPrefix + prefix)},
+			ConsistentRead:            aws.Bool(true), ExclusiveStartKey: start})
+		if err != nil {
+			return nil, wrap("list claims", err)
+		}
+		for _, it := range out.Items {
+			c, err := decodeClaim(it)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, *c)
+		}
+		if start = out.LastEvaluatedKey; len(start) == 0 {
+			break
+		}
 	}
-	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: convKey(conv),
-		UpdateExpression: &expr, ConditionExpression: aws.String("last_seq = :s"), ExpressionAttributeValues: vals})
+	return list, nil
+}
+
+// EraseMessage erases the content of the message at seq if it is the
+// message id (an edit event of a recalled message), marking it recalled.
+// A missing or other message is left alone. 1 WCU.
+func (db *DB) EraseMessage(ctx context.Context, conv chat.ConversationID, seq int64, id string, at time.Time) error {
+	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: key(convPK(conv), msgSK(seq)),
+		UpdateExpression:          aws.String("SET recalled_at = if_not_exists(recalled_at, :at) REMOVE #t, ptype, pdata"),
+		ConditionExpression:       aws.String("#id = :id"),
+		ExpressionAttributeNames:  map[string]string{"#t": "text", "#id": "id"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": num(at.UnixMilli()), ":id": str(id)}})
 	if err != nil && !IsConditionFailed(err) {
-		return wrap("set preview", err)
+		return wrap("erase message", err)
 	}
 	return nil
 }
