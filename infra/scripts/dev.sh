@@ -52,6 +52,7 @@ say "AWS endpoint: $AWS_ENDPOINT_URL"
 "$STATE/bin/tokenim-local" "$@" &
 gw=$!
 trap 'kill -INT $gw 2>/dev/null || true' INT TERM
-wait $gw || status=$?
-wait $gw 2>/dev/null || true
-exit "${status:-0}"
+wait "$gw" || true  # returns early when Ctrl-C runs the trap
+status=0
+wait "$gw" || status=$? # the gateway's own exit status (0 after Ctrl-C)
+exit "$status"
