@@ -413,9 +413,32 @@ func TestSendDelivers(t *testing.T) {
 			}
 		}
 	})
+	t.Run("edits and recalls are pushed with the seq of their event message", func(t *testing.T) {
+		if _, err := f.chat.Edit(ctx, *testenv.User(alice), conv, 2, "hi 2, edited"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.chat.Recall(ctx, *testenv.User(alice), conv, 3); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{tab1, tab2, bobConn} {
+			ed, rc := f.events(c, "message.edited"), f.events(c, "message.recalled")
+			if len(ed) != 1 || len(rc) != 1 {
+				t.Fatalf("%s: edits %v recalls %v", c, ed, rc)
+			}
+			em, _ := ed[0]["event_message"].(map[string]any)
+			m, _ := ed[0]["message"].(map[string]any)
+			if ed[0]["seq"] != float64(2) || ed[0]["event_seq"] != float64(5) || em["kind"] != "edit" || m["text"] != "hi 2, edited" {
+				t.Errorf("%s: edit event %v", c, ed[0])
+			}
+			rm, _ := rc[0]["event_message"].(map[string]any)
+			if rc[0]["seq"] != float64(3) || rc[0]["event_seq"] != float64(6) || rm["kind"] != "recall" {
+				t.Errorf("%s: recall event %v", c, rc[0])
+			}
+		}
+	})
 	t.Run("read receipts", func(t *testing.T) {
 		res := wantAck(t, f.call(t, bob, bobConn, fmt.Sprintf(`{"action":"read","request_id":"rd","conversation_id":%q,"seq":3}`, conv)))
-		if res["read_seq"] != float64(3) || res["unread_count"] != float64(1) {
+		if res["read_seq"] != float64(3) || res["unread_count"] != float64(3) {
 			t.Fatalf("read ack %v", res)
 		}
 		for _, c := range []string{tab1, tab2} {

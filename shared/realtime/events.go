@@ -13,8 +13,10 @@ const (
 
 // EventFrame is a server-pushed event. Message events (message.created,
 // message.recalled, message.edited) always carry conversation_id, seq and
-// the message; message.created seqs of a conversation are 1, 2, 3... with
-// no gap, so a client that sees a jump knows it missed a push and syncs.
+// the message. A conversation's seqs are 1, 2, 3... with no gap: each
+// message.created takes the next one, and so does each recall or edit,
+// whose event message (kind recall/edit) is at event_seq. A client that
+// sees a jump knows it missed a push and syncs (docs/websocket.md).
 type EventFrame struct {
 	Type           string        `json:"type"`
 	ConversationID string        `json:"conversation_id,omitempty"`
@@ -23,6 +25,8 @@ type EventFrame struct {
 	Actor          string        `json:"actor,omitempty"`
 	UserIDs        []string      `json:"user_ids,omitempty"`
 	Message        *chat.Message `json:"message,omitempty"`
+	EventSeq       int64         `json:"event_seq,omitempty"`
+	EventMessage   *chat.Message `json:"event_message,omitempty"`
 	State          string        `json:"state,omitempty"`
 	At             time.Time     `json:"at"`
 }
@@ -30,5 +34,5 @@ type EventFrame struct {
 // FrameOf is the frame pushed for a chat event.
 func FrameOf(e chat.Event) EventFrame {
 	return EventFrame{Type: string(e.Type), ConversationID: string(e.ConversationID), Seq: e.Seq, GroupID: e.GroupID,
-		Actor: e.Actor, UserIDs: e.Users, Message: e.Message, At: e.At.UTC()}
+		Actor: e.Actor, UserIDs: e.Users, Message: e.Message, EventSeq: e.EventSeq, EventMessage: e.EventMessage, At: e.At.UTC()}
 }
