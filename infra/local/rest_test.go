@@ -214,6 +214,38 @@ func TestRESTEvent(t *testing.T) {
 			}
 		})
 	}
+	t.Run("authorizer context reaches the function", func(t *testing.T) {
+		r := do(t, "GET", s.RESTURL+"/secure/x", map[string]string{"Authorization": "allow"}, nil)
+		var ev events.APIGatewayProxyRequest
+		json.Unmarshal(r.body, &ev)
+		a := ev.RequestContext.Authorizer
+		if r.status != 200 || a["principalId"] != "tester" || a["who"] != "tester" || a["level"] != float64(3) || a["integrationLatency"] == nil {
+			t.Fatalf("got %d, authorizer %v", r.status, a)
+		}
+	})
+	authz := []struct {
+		header string
+		status int
+		msg    string
+	}{
+		{"", 401, "Unauthorized"},
+		{"unauthorized", 401, "Unauthorized"},
+		{"deny", 403, "User is not authorized to access this resource"},
+		{"other-method", 403, "User is not authorized to access this resource"},
+		{"broken", 500, "Unauthorized"},
+	}
+	for _, tc := range authz {
+		t.Run("authorizer says "+tc.header, func(t *testing.T) {
+			h := map[string]string{}
+			if tc.header != "" {
+				h["Authorization"] = tc.header
+			}
+			r := do(t, "GET", s.RESTURL+"/secure/x", h, nil)
+			if r.status != tc.status || r.json["message"] != tc.msg {
+				t.Fatalf("got %d %s, want %d %q", r.status, r.body, tc.status, tc.msg)
+			}
+		})
+	}
 	t.Run("panicked sandbox is replaced", func(t *testing.T) {
 		if r := do(t, "GET", s.RESTURL+"/echo/after", nil, nil); r.status != 200 {
 			t.Fatalf("after panic/timeout: %d %s", r.status, r.body)

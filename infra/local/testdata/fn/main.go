@@ -31,8 +31,17 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		Sleep      int               `json:"sleep_ms"`
 		HTTPMethod string            `json:"httpMethod"`
 		Path       string            `json:"path"`
+		Type       string            `json:"type"`
+		MethodArn  string            `json:"methodArn"`
 	}
 	json.Unmarshal(raw, &probe)
+	if probe.Type == "REQUEST" && probe.MethodArn != "" {
+		var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		return authorize(ev)
+	}
 	if probe.HTTPMethod != "" {
 		return rest(probe.Path, raw)
 	}
@@ -99,4 +108,28 @@ func rest(path string, raw json.RawMessage) (any, error) {
 			MultiValueHeaders: map[string][]string{"Set-Cookie": {"a=1", "b=2"}}}, nil
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200, Body: string(raw), Headers: map[string]string{"Content-Type": "application/json"}}, nil
+}
+
+// authorize is a REQUEST authorizer driven by the Authorization header:
+// "allow", "deny", "unauthorized", "other-method" (allows only POST), or
+// anything else (fails).
+func authorize(ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (any, error) {
+	policy := func(effect, resource string) events.APIGatewayCustomAuthorizerResponse {
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "tester",
+			PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
+				{Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{resource}}}},
+			Context: map[string]any{"who": "tester", "level": 3}}
+	}
+	switch ev.Headers["Authorization"] {
+	case "allow":
+		return policy("Allow", ev.MethodArn), nil
+	case "deny":
+		return policy("Deny", ev.MethodArn), nil
+	case "unauthorized":
+		return nil, errors.New("Unauthorized")
+	case "other-method":
+		arn := ev.MethodArn[:strings.LastIndex(ev.MethodArn, "/GET/")] + "/POST/*"
+		return policy("Allow", arn), nil
+	}
+	return nil, errors.New("authorizer broke")
 }
