@@ -28,6 +28,10 @@ type Poller struct {
 	QueueARN string
 	// Handler is a Lambda handler taking events.SQSEvent.
 	Handler any
+	// Sandbox, if set, builds each concurrent worker its own handler, as
+	// Lambda gives each concurrent invocation its own sandbox (and so its
+	// own in-memory limits, such as a processor's write parallelism).
+	Sandbox func() any
 	// BatchSize is the most messages per invocation (1-10; 10 if zero).
 	BatchSize int32
 	// Visibility is how long a received message stays hidden; short in
@@ -36,11 +40,17 @@ type Poller struct {
 	Visibility int32
 
 	Invocations, WholeBatchFailures, Received, ItemFailures, Deleted atomic.Int64
+	receives, empty                                                  atomic.Int64
 }
 
-// Once runs one receive-invoke-delete cycle and returns how many messages
-// it received.
-func (p *Poller) Once(ctx context.Context) (int, error) {
+// Once runs one receive-invoke-delete cycle with Handler and returns how
+// many messages it received.
+func (p *Poller) Once(ctx context.Context) (int, error) { return p.once(ctx, p.Handler) }
+
+// Polls returns the receives made and how many of them were empty.
+func (p *Poller) Polls() (total, empty int64) { return p.receives.Load(), p.empty.Load() }
+
+func (p *Poller) once(ctx context.Context, handler any) (int, error) {
 	size := p.BatchSize
 	if size == 0 {
 		size = 10
@@ -52,7 +62,9 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("batchtest: receive: %w", err)
 	}
+	p.receives.Add(1)
 	if len(out.Messages) == 0 {
+		p.empty.Add(1)
 		return 0, nil
 	}
 	p.Received.Add(int64(len(out.Messages)))
@@ -69,7 +81,7 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	p.Invocations.Add(1)
-	reply, err := lambda.NewHandler(p.Handler).Invoke(ctx, payload)
+	reply, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {
 		p.WholeBatchFailures.Add(1)
 		return len(out.Messages), nil // function error: every message returns
@@ -121,8 +133,12 @@ func (p *Poller) Run(ctx context.Context, workers int, done func() bool) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			h := p.Handler
+			if p.Sandbox != nil {
+				h = p.Sandbox()
+			}
 			for i := 0; ctx.Err() == nil && !finished.Load(); i++ {
-				n, err := p.Once(ctx)
+				n, err := p.once(ctx, h)
 				if err != nil {
 					if ctx.Err() == nil {
 						errs <- err
