@@ -66,9 +66,11 @@ type wsConn struct {
 	headers     map[string]string
 	lifetime    *time.Timer
 
-	mu         sync.Mutex // serializes writes
-	lastActive time.Time
-	closing    bool
+	mu          sync.Mutex // serializes writes
+	lastActive  time.Time
+	closing     bool
+	closeCode   int // set by the gateway when it closes the connection
+	closeReason string
 }
 
 // NewWSGateway builds the gateway for api. functions maps logical ids to invokers.
@@ -309,8 +311,8 @@ func (g *WSGateway) readLoop(c *wsConn, log *slog.Logger) (int, string) {
 			case errors.As(err, &ne) && ne.Timeout():
 				return websocket.CloseGoingAway, "Idle timeout"
 			}
-			if c.isClosing() {
-				return websocket.CloseNormalClosure, "Closed by the server"
+			if code, reason, ok := c.closedBy(); ok {
+				return code, reason
 			}
 			return websocket.CloseAbnormalClosure, "Connection lost"
 		}
@@ -407,10 +409,11 @@ func (g *WSGateway) disconnect(c *wsConn, code int, reason string) {
 	g.log.Info("disconnected", "connection_id", c.id, "code", code, "reason", reason)
 }
 
-func (c *wsConn) isClosing() bool {
+// closedBy returns the close code and reason if the gateway closed c.
+func (c *wsConn) closedBy() (int, string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closing
+	return c.closeCode, c.closeReason, c.closing
 }
 
 // closeConn sends a close frame and closes the socket (idempotent).
@@ -423,7 +426,7 @@ func (g *WSGateway) closeConn(c *wsConn, code int, reason string) {
 		c.mu.Unlock()
 		return
 	}
-	c.closing = true
+	c.closing, c.closeCode, c.closeReason = true, code, reason
 	c.mu.Unlock()
 	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	c.ws.Close()
@@ -442,7 +445,7 @@ func (g *WSGateway) write(c *wsConn, data []byte) bool {
 	}
 	c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if err := c.ws.WriteMessage(mt, data); err != nil {
-		c.closing = true
+		c.closing, c.closeCode, c.closeReason = true, websocket.CloseAbnormalClosure, "Write failed"
 		c.ws.Close()
 		return false
 	}
