@@ -246,6 +246,7 @@ func TestBadInput(t *testing.T) {
 	csvReq := func(body string) testenv.REST { return submitReq("users", "text/csv", body, nil) }
 	// API Gateway hands text/csv (a binary media type) over base64-encoded.
 	binary := func(raw []byte) testenv.REST { return csvReq(base64.StdEncoding.EncodeToString(raw)) }
+	jobID := f.submit(t, "users", "text/csv", "user_id\n"+testenv.ID("ok")+"\n").JSON["job_id"].(string)
 	tests := []struct {
 		name   string
 		req    testenv.REST
@@ -275,6 +276,10 @@ func TestBadInput(t *testing.T) {
 			PathParams: map[string]string{"job_id": "../x"}, Principal: testenv.Admin()}, false, 404, "not_found"},
 		{"errors of unknown job", testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}/errors", Path: "/v1/jobs/job_000000000000000000000000/errors",
 			PathParams: map[string]string{"job_id": "job_000000000000000000000000"}, Principal: testenv.Admin()}, false, 404, "not_found"},
+		{"tampered errors cursor", testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}/errors", Path: "/v1/jobs/" + jobID + "/errors",
+			PathParams: map[string]string{"job_id": jobID}, Query: map[string]string{"cursor": "eyJzIjoieCJ9"}, Principal: testenv.Admin()}, false, 400, "invalid_cursor"},
+		{"errors limit too large", testenv.REST{Method: "GET", Resource: "/v1/jobs/{job_id}/errors", Path: "/v1/jobs/" + jobID + "/errors",
+			PathParams: map[string]string{"job_id": jobID}, Query: map[string]string{"limit": "1001"}, Principal: testenv.Admin()}, false, 400, "limit_out_of_range"},
 		{"verify both kinds", testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify",
 			Body: `{"user_ids":["a"],"group_ids":["b"]}`, Principal: testenv.Admin()}, false, 400, "validation_failed"},
 		{"verify bad id", testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify",
@@ -403,5 +408,21 @@ func TestGroupsJob(t *testing.T) {
 		Body: fmt.Sprintf(`{"group_ids":["%s-g1","%s-g2","%s-g3"]}`, p, p, p), Principal: testenv.Admin()})
 	if v.Status != 200 || len(v.JSON["existing"].([]any)) != 2 || len(v.JSON["missing"].([]any)) != 1 {
 		t.Fatalf("verify groups: %d %s", v.Status, v.Body)
+	}
+}
+
+func TestCSVHelpers(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"text/csv": true, "application/json": false, "": false, "*/*": false,
+		"text/csv;q=0.5, application/json": false, "application/json;q=0.4, text/csv": true, "text/csv;q=0": false,
+	} {
+		if got := acceptsCSV(accept); got != want {
+			t.Errorf("acceptsCSV(%q) = %v", accept, got)
+		}
+	}
+	for in, want := range map[string]string{"=HYPERLINK(1)": "'=HYPERLINK(1)", "+1": "'+1", "-1": "'-1", "@x": "'@x", "stu-1": "stu-1", "": ""} {
+		if got := cell(in); got != want {
+			t.Errorf("cell(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

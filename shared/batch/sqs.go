@@ -53,6 +53,10 @@ func SQSHandler(log *slog.Logger, parallel int, handle func(context.Context, eve
 					return
 				}
 				defer func() { <-sem }()
+				if ctx.Err() != nil { // no new work past the deadline
+					failed[i] = true
+					return
+				}
 				if err := safely(ctx, rec, handle); err != nil {
 					failed[i] = true
 					log.WarnContext(ctx, "message failed", "message_id", rec.MessageId,
