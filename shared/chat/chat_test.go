@@ -146,6 +146,21 @@ func checkGapless(t *testing.T, msgs []chat.Message, n int) {
 	}
 }
 
+// checkCounts checks every message's count: the number of messages of
+// kind message up to its seq (what makes unread counts exact).
+func checkCounts(t *testing.T, msgs []chat.Message) {
+	t.Helper()
+	var n int64
+	for _, m := range msgs {
+		if m.Kind == chat.KindMessage {
+			n++
+		}
+		if m.Count != n {
+			t.Fatalf("seq %d (%s) has count %d, want %d", m.Seq, m.Kind, m.Count, n)
+		}
+	}
+}
+
 func seqs(msgs []chat.Message) []int64 {
 	out := make([]int64, len(msgs))
 	for i, m := range msgs {
@@ -204,7 +219,9 @@ func TestConcurrentSendsAreGapless(t *testing.T) {
 			t.Fatalf("send: %v", err)
 		}
 	}
-	checkGapless(t, history(t, f, user(u[1]), g.ConversationID), n)
+	all := history(t, f, user(u[1]), g.ConversationID)
+	checkGapless(t, all, n)
+	checkCounts(t, all)
 	c, err := f.svc.GetConversation(ctx, user(u[1]), string(g.ConversationID), "")
 	if err != nil || c.LastSeq != n {
 		t.Fatalf("conversation head: %+v %v", c, err)
@@ -234,7 +251,9 @@ func TestConcurrentDMSendsAreGapless(t *testing.T) {
 	if len(failed) > 0 {
 		t.Fatalf("sends failed: %v", failed)
 	}
-	checkGapless(t, history(t, f, user(u[0]), chat.DMID(u[0], u[1])), n)
+	all := history(t, f, user(u[0]), chat.DMID(u[0], u[1]))
+	checkGapless(t, all, n)
+	checkCounts(t, all)
 }
 
 func TestClientMsgIDIsIdempotent(t *testing.T) {

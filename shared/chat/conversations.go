@@ -50,18 +50,27 @@ func summary(meta ConvMeta, me *Entry, peer *Entry, peerID string) Conversation 
 		c.LastMessage = &LastMessage{Seq: meta.LastSeq, MessageID: meta.LastMsgID, Kind: meta.LastKind, SenderID: meta.LastSender,
 			Preview: meta.LastPreview, At: meta.LastAt}
 	}
-	// Unread counts every seq after the read position, recall and edit
-	// events included (docs/data-model.md explains why it is not exact).
 	if me != nil {
-		read := min(me.ReadSeq, meta.LastSeq)
-		unread := meta.LastSeq - read
-		c.ReadSeq, c.UnreadCount = &read, &unread
+		read, n := min(me.ReadSeq, meta.LastSeq), unread(meta, *me)
+		c.ReadSeq, c.UnreadCount = &read, &n
 	}
 	if peer != nil {
 		r := peer.ReadSeq
 		c.PeerReadSeq = &r
 	}
 	return c
+}
+
+// unread counts the messages after the reader's read position, recall and
+// edit events left out, from the counts of the head and the entry
+// (Message.Count). Where a count is unknown - a conversation with messages
+// stored before counts existed - it counts every seq instead.
+func unread(meta ConvMeta, e Entry) int64 {
+	read := min(e.ReadSeq, meta.LastSeq)
+	if read == e.ReadSeq && (meta.LastSeq == 0 || meta.LastCount > 0) && (read == 0 || e.ReadCount > 0) {
+		return max(meta.LastCount-e.ReadCount, 0)
+	}
+	return meta.LastSeq - read
 }
 
 // GetConversation returns one conversation as the reader sees it (admin
@@ -210,7 +219,8 @@ type ReadState struct {
 
 // MarkRead moves the reader's read position up to seq. It never moves it
 // back: an older seq leaves it where it is. Cost: one BatchGetItem (head)
-// and one UpdateItem.
+// and one UpdateItem, plus one GetItem (the message's count) unless seq
+// is the last seq or 0.
 func (s *Service) MarkRead(ctx context.Context, p auth.Principal, convID string, seq int64, asUser string) (ReadState, error) {
 	ref, err := ParseConversationID(convID)
 	if err != nil {
@@ -240,7 +250,18 @@ func (s *Service) MarkRead(ctx context.Context, p auth.Principal, convID string,
 		return ReadState{}, apierror.New(apierror.SeqOutOfRange, "seq must be between 0 and %d.", v.Meta.LastSeq).
 			WithDetails(map[string]int64{"last_seq": v.Meta.LastSeq})
 	}
-	e, err := s.store.MarkRead(ctx, r.id, ref.ID, seq)
+	// The count at seq makes unread counts exact: the head has it for the
+	// last seq (the usual case), otherwise the message has it.
+	mark := ReadMark{Seq: seq}
+	switch {
+	case seq == v.Meta.LastSeq:
+		mark.Count = v.Meta.LastCount
+	case seq > 0:
+		if mark.Count, err = s.store.MessageCount(ctx, ref.ID, seq); err != nil {
+			return ReadState{}, err
+		}
+	}
+	e, err := s.store.MarkRead(ctx, r.id, ref.ID, mark)
 	if apierror.Is(err, apierror.NotFound) {
 		return ReadState{}, notFound("Conversation", ref.ID)
 	}
@@ -251,7 +272,7 @@ func (s *Service) MarkRead(ctx context.Context, p auth.Principal, convID string,
 	if e.ReadSeq == seq && seq > 0 {
 		s.notify(ctx, Event{Type: EventConversationRead, ConversationID: ref.ID, GroupID: ref.GroupID, Seq: seq, Actor: r.id})
 	}
-	return ReadState{ConversationID: ref.ID, ReadSeq: read, LastSeq: v.Meta.LastSeq, UnreadCount: v.Meta.LastSeq - read}, nil
+	return ReadState{ConversationID: ref.ID, ReadSeq: read, LastSeq: v.Meta.LastSeq, UnreadCount: unread(*v.Meta, e)}, nil
 }
 
 // SyncInput is what a reconnecting client knows: its last seq per

@@ -83,21 +83,61 @@ func TestReadCosts(t *testing.T) {
 	}
 	svc, c := f.counted(t)
 	dm := string(chat.DMID(u[0], u[1]))
-	tests := []struct {
-		name string
-		run  func() error
-		want map[string]int
-	}{
+	tests := []costCase{
 		{"history page", func() error { _, err := svc.History(ctx, user(u[0]), dm, chat.HistoryQuery{}); return err },
-			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.Query": 1}},
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.Query": 1}, 0},
 		{"sync (2 conversations changed)", func() error { _, err := svc.Sync(ctx, user(u[0]), chat.SyncInput{}); return err },
-			map[string]int{"DynamoDB.Query": 3, "DynamoDB.BatchGetItem": 1}},
-		{"mark read", func() error { _, err := svc.MarkRead(ctx, user(u[0]), dm, 3, ""); return err },
-			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.UpdateItem": 1}},
+			map[string]int{"DynamoDB.Query": 3, "DynamoDB.BatchGetItem": 1}, 0},
+		{"mark read up to the last seq", func() error { _, err := svc.MarkRead(ctx, user(u[0]), dm, 5, ""); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.UpdateItem": 1}, 1},
+		{"mark read up to an earlier seq (+ its count)", func() error { _, err := svc.MarkRead(ctx, user(u[1]), dm, 3, ""); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.GetItem": 1, "DynamoDB.UpdateItem": 1}, 1},
 		{"list conversations", func() error { _, err := svc.ListConversations(ctx, user(u[0]), "", 0, ""); return err },
-			map[string]int{"DynamoDB.Query": 1, "DynamoDB.BatchGetItem": 2}},
+			map[string]int{"DynamoDB.Query": 1, "DynamoDB.BatchGetItem": 2}, 0},
 	}
-	for _, tc := range tests {
+	pinCosts(t, c, tests)
+}
+
+// TestChangeCost pins the cost of a recall and an edit: the in-place
+// change plus the event's append (as a send: claim, event, head). A
+// repeated recall or a retried edit only reads.
+func TestChangeCost(t *testing.T) {
+	f := newFixture(t, chat.Config{})
+	u := f.newUsers(t, "chc", 2)
+	text := strings.Repeat("x", 600) // with keys and ids, items under 1 KB
+	for i := 0; i < 4; i++ {
+		f.send(t, user(u[0]), chat.SendInput{ToUser: u[1], Text: text})
+	}
+	dm := string(chat.DMID(u[0], u[1]))
+	svc, c := f.counted(t)
+	me := user(u[0])
+	tests := []costCase{
+		{"edit", func() error { _, err := svc.Edit(ctx, me, dm, 1, text+"!"); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.GetItem": 1, "DynamoDB.PutItem": 2, "DynamoDB.UpdateItem": 2}, 4},
+		{"edit retried", func() error { _, err := svc.Edit(ctx, me, dm, 1, text+"!"); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.GetItem": 1}, 0},
+		{"recall", func() error { _, err := svc.Recall(ctx, me, dm, 2); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.GetItem": 1, "DynamoDB.PutItem": 2, "DynamoDB.UpdateItem": 2, "DynamoDB.Query": 1}, 4},
+		{"recall repeated", func() error { _, err := svc.Recall(ctx, me, dm, 2); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.GetItem": 1}, 0},
+		{"recall of a message edited once (+ erase its edit event)", func() error { _, err := svc.Recall(ctx, me, dm, 1); return err },
+			map[string]int{"DynamoDB.BatchGetItem": 1, "DynamoDB.GetItem": 1, "DynamoDB.PutItem": 2, "DynamoDB.UpdateItem": 3, "DynamoDB.Query": 1}, 5},
+	}
+	pinCosts(t, c, tests)
+}
+
+// costCase is one pinned operation: its exact requests and at most wcu
+// write units (logged with its units).
+type costCase struct {
+	name string
+	run  func() error
+	want map[string]int
+	wcu  float64
+}
+
+func pinCosts(t *testing.T, c *awsclient.Counter, cases []costCase) {
+	t.Helper()
+	for _, tc := range cases {
 		c.Reset()
 		if err := tc.run(); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -106,6 +146,9 @@ func TestReadCosts(t *testing.T) {
 		t.Logf("%s: %s", tc.name, s)
 		if fmt.Sprint(s.Requests) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: requests %v, want %v", tc.name, s.Requests, tc.want)
+		}
+		if s.WriteUnits > tc.wcu {
+			t.Errorf("%s: %.1f WCU, want <= %.0f", tc.name, s.WriteUnits, tc.wcu)
 		}
 	}
 }

@@ -374,11 +374,11 @@ func (s *Service) addMembers(ctx context.Context, g Group, skip string, ids []st
 		if err != nil {
 			return AddResult{}, err
 		}
-		var readSeq int64
+		var read ReadMark // new members start with nothing unread
 		if view.Meta != nil {
-			readSeq = view.Meta.LastSeq
+			read = ReadMark{Seq: view.Meta.LastSeq, Count: view.Meta.LastCount}
 		}
-		err = s.store.AddMembers(ctx, g.GroupID, add, s.cfg.MaxGroupMembers, readSeq)
+		err = s.store.AddMembers(ctx, g.GroupID, add, s.cfg.MaxGroupMembers, read)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue
 		}

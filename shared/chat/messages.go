@@ -228,11 +228,11 @@ func (s *Service) Send(ctx context.Context, p auth.Principal, in SendInput) (Mes
 			return Message{}, false, err
 		}
 	}
-	var last int64
+	var last, lastCount int64
 	if meta != nil {
-		last = meta.LastSeq
+		last, lastCount = meta.LastSeq, meta.LastCount
 	}
-	m.Seq = last + 1
+	m.Seq, m.Count = last+1, CountAfter(last, lastCount, KindMessage)
 	m.Fingerprint = msgFingerprint(from, ref.ID, m.Text, m.Payload)
 
 	claimKey := ""
@@ -275,7 +275,6 @@ func (s *Service) put(ctx context.Context, m Message, claimKey string) (Message,
 			return Message{}, false, apierror.New(apierror.IdempotencyKeyReused, "This client_msg_id was used for a different message.")
 		}
 		claim = old
-		m.MessageID, m.CreatedAt, m.Seq = old.MessageID, old.CreatedAt, old.Seq
 		stored, err := s.store.GetMessage(ctx, m.ConversationID, old.Seq)
 		if err != nil {
 			return Message{}, false, err
@@ -284,9 +283,31 @@ func (s *Service) put(ctx context.Context, m Message, claimKey string) (Message,
 			return *stored, false, nil
 		}
 		// Missing or another message: the first attempt died before
-		// writing; take over with the same id and time.
+		// writing; take over with the same id, time and seq. A free slot
+		// there follows the newest message, which gives the count.
+		if stored == nil && old.Seq != m.Seq {
+			latest, count, err := s.store.LatestSeq(ctx, m.ConversationID)
+			if err != nil {
+				return Message{}, false, err
+			}
+			m.Count = CountAfter(latest, count, m.Kind)
+		}
+		m.MessageID, m.CreatedAt, m.Seq = old.MessageID, old.CreatedAt, old.Seq
 	}
 	return s.place(ctx, m, claim)
+}
+
+// CountAfter is the Count of a message of the kind stored right after the
+// message at prevSeq, whose Count is prevCount: one more for a message,
+// the same for an event. An unknown count (0 after seq 0) stays unknown.
+func CountAfter(prevSeq, prevCount int64, kind string) int64 {
+	switch {
+	case prevSeq > 0 && prevCount == 0:
+		return 0
+	case kind == KindMessage:
+		return prevCount + 1
+	}
+	return prevCount
 }
 
 // place writes m at m.Seq, moving on to the true next seq whenever the
@@ -294,7 +315,9 @@ func (s *Service) put(ctx context.Context, m Message, claimKey string) (Message,
 // last_seq never exceeds the highest stored seq, and every write targets
 // either head+1 or highest+1, so it lands right after the highest stored
 // message or collides. A claim moves only off a slot held by another
-// message, so its message is written at one seq at most.
+// message, so its message is written at one seq at most. For the same
+// reason m.Count, computed from the message m.Seq-1 as read, is exact
+// whenever the write lands.
 func (s *Service) place(ctx context.Context, m Message, claim *Claim) (Message, bool, error) {
 	for attempt := 0; attempt < 200; attempt++ {
 		if m.Seq > maxSeq {
@@ -310,11 +333,14 @@ func (s *Service) place(ctx context.Context, m Message, claim *Claim) (Message, 
 		if old.MessageID == m.MessageID {
 			return *old, false, nil // a concurrent retry of ours wrote it
 		}
-		latest, err := s.store.LatestSeq(ctx, m.ConversationID)
+		latest, count, err := s.store.LatestSeq(ctx, m.ConversationID)
 		if err != nil {
 			return Message{}, false, err
 		}
-		next := max(latest, m.Seq) + 1
+		if latest < m.Seq { // the read lags the write that took m.Seq
+			latest, count = old.Seq, old.Count
+		}
+		next := latest + 1
 		if claim != nil {
 			moved := *claim
 			moved.Seq = next
@@ -325,10 +351,16 @@ func (s *Service) place(ctx context.Context, m Message, claim *Claim) (Message, 
 			if cur != nil { // a concurrent retry moved it first: follow it
 				next = cur.Seq
 				moved = *cur
+				if next > latest+1 { // past what we read: read again for the count
+					if latest, count, err = s.store.LatestSeq(ctx, m.ConversationID); err != nil {
+						return Message{}, false, err
+					}
+				}
 			}
 			claim = &moved
 		}
-		m.Seq = next
+		// If next does not follow latest the write collides and recounts.
+		m.Seq, m.Count = next, CountAfter(latest, count, m.Kind)
 		// Under contention every loser of a slot races for the next one;
 		// a little jitter spreads them out so most win within a few tries.
 		if err := jitter(ctx, attempt); err != nil {
@@ -634,7 +666,7 @@ func (s *Service) target(ctx context.Context, p auth.Principal, convID string, s
 // actor, or the system for an admin token.
 func (s *Service) appendEvent(ctx context.Context, t target, kind, text, key string, now time.Time) (Message, error) {
 	m := Message{ConversationID: t.ref.ID, Seq: t.meta.LastSeq + 1, MessageID: newID("m", now), Kind: kind, RefSeq: t.msg.Seq,
-		SenderType: SenderUser, SenderID: t.r.id, Text: text, CreatedAt: now}
+		SenderType: SenderUser, SenderID: t.r.id, Text: text, CreatedAt: now, Count: CountAfter(t.meta.LastSeq, t.meta.LastCount, kind)}
 	if t.r.id == "" {
 		m.SenderType = SenderSystem
 	}

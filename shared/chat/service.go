@@ -17,7 +17,7 @@ type Store interface {
 	DissolveGroup(ctx context.Context, gid string, now time.Time) (bool, error)
 	PurgeMembers(ctx context.Context, gid string) ([]string, error)
 	GetMembers(ctx context.Context, gid string, uids []string) (map[string]Member, error)
-	AddMembers(ctx context.Context, gid string, members []Member, max int, readSeq int64) error
+	AddMembers(ctx context.Context, gid string, members []Member, max int, read ReadMark) error
 	RemoveMember(ctx context.Context, gid, uid string, role Role) error
 	UpdateMember(ctx context.Context, gid, uid string, expect Role, role *Role, muted *bool) (Member, error)
 	TransferOwner(ctx context.Context, gid, from, to string, now time.Time) error
@@ -30,13 +30,14 @@ type Store interface {
 	ListEntries(ctx context.Context, uid string) ([]Entry, error)
 	GetEntries(ctx context.Context, keys []EntryKey) (map[EntryKey]Entry, error)
 	EnsureDMEntries(ctx context.Context, ref ConvRef, now time.Time) error
-	MarkRead(ctx context.Context, uid string, conv ConversationID, seq int64) (Entry, error)
+	MarkRead(ctx context.Context, uid string, conv ConversationID, read ReadMark) (Entry, error)
 
 	// Messages.
 	ClaimClientMsgID(ctx context.Context, c Claim) (*Claim, error)
 	MoveClaim(ctx context.Context, c Claim, from int64) (*Claim, error)
 	PutMessage(ctx context.Context, m Message) (*Message, error)
-	LatestSeq(ctx context.Context, conv ConversationID) (int64, error)
+	LatestSeq(ctx context.Context, conv ConversationID) (seq, count int64, err error)
+	MessageCount(ctx context.Context, conv ConversationID, seq int64) (int64, error)
 	GetMessage(ctx context.Context, conv ConversationID, seq int64) (*Message, error)
 	AdvanceConversation(ctx context.Context, ref ConvRef, m Message, preview string) error
 	History(ctx context.Context, conv ConversationID, lo, hi int64, ascending bool, limit int) ([]Message, error)

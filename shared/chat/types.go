@@ -93,6 +93,10 @@ type Message struct {
 	// is the seq of its recall event.
 	EditSeq   int64 `json:"edit_seq,omitempty"`
 	RecallSeq int64 `json:"recall_seq,omitempty"`
+	// Count is the number of messages of kind message with a seq up to
+	// this one (0: unknown, for messages stored before counts existed). It
+	// makes unread counts exact without counting event messages.
+	Count int64 `json:"-"`
 	// Fingerprint identifies the request that created it (idempotency).
 	Fingerprint string `json:"-"`
 }
@@ -110,6 +114,7 @@ type ConvMeta struct {
 	LastSender  string
 	LastPreview string
 	LastKind    string // the last message's kind
+	LastCount   int64  // the last message's Count
 	Closed      bool   // the group was dissolved
 	CreatedAt   time.Time
 }
@@ -123,7 +128,13 @@ type Entry struct {
 	Peer           string // DM: the other participant
 	GroupID        string
 	ReadSeq        int64
+	ReadCount      int64 // Count at ReadSeq (0: none read, or unknown)
 	JoinedAt       time.Time
+}
+
+// ReadMark is a read position: a seq and the Count of messages up to it.
+type ReadMark struct {
+	Seq, Count int64
 }
 
 // GroupPatch is a partial group update; nil leaves a field, "" (or an

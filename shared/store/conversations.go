@@ -49,6 +49,7 @@ type convMetaItem struct {
 	LastSender  string `dynamodbav:"last_sender,omitempty"`
 	LastPreview string `dynamodbav:"last_preview,omitempty"`
 	LastKind    string `dynamodbav:"last_kind,omitempty"` // absent: a message
+	LastN       int64  `dynamodbav:"last_n,omitempty"`    // the last message's count
 	Closed      bool   `dynamodbav:"closed,omitempty"`
 	CreatedAt   int64  `dynamodbav:"created_at"`
 }
@@ -56,7 +57,7 @@ type convMetaItem struct {
 func (it convMetaItem) meta() chat.ConvMeta {
 	return chat.ConvMeta{ID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Kind: it.Kind, A: it.A, B: it.B, GroupID: it.GroupID,
 		LastSeq: it.LastSeq, LastMsgID: it.LastMsgID, LastAt: fromMS(it.LastAt), LastSender: it.LastSender,
-		LastPreview: it.LastPreview, LastKind: kindOf(it.LastKind), Closed: it.Closed, CreatedAt: fromMS(it.CreatedAt)}
+		LastPreview: it.LastPreview, LastKind: kindOf(it.LastKind), LastCount: it.LastN, Closed: it.Closed, CreatedAt: fromMS(it.CreatedAt)}
 }
 
 type entryItem struct {
@@ -66,12 +67,13 @@ type entryItem struct {
 	Peer     string `dynamodbav:"peer,omitempty"`
 	GroupID  string `dynamodbav:"group_id,omitempty"`
 	ReadSeq  int64  `dynamodbav:"read_seq"`
+	ReadN    int64  `dynamodbav:"read_n,omitempty"` // the count at read_seq
 	JoinedAt int64  `dynamodbav:"joined_at"`
 }
 
 func (it entryItem) entry() chat.Entry {
 	return chat.Entry{UserID: strings.TrimPrefix(it.PK, "U#"), ConversationID: chat.ConversationID(strings.TrimPrefix(it.SK, "C#")),
-		Kind: it.Kind, Peer: it.Peer, GroupID: it.GroupID, ReadSeq: it.ReadSeq, JoinedAt: fromMS(it.JoinedAt)}
+		Kind: it.Kind, Peer: it.Peer, GroupID: it.GroupID, ReadSeq: it.ReadSeq, ReadCount: it.ReadN, JoinedAt: fromMS(it.JoinedAt)}
 }
 
 func decodeMeta(m map[string]types.AttributeValue) (chat.ConvMeta, error) {
@@ -245,13 +247,19 @@ func (db *DB) EnsureDMEntries(ctx context.Context, ref chat.ConvRef, now time.Ti
 	return nil
 }
 
-// MarkRead raises a user's read seq to seq; it never lowers it. It returns
-// the entry as it stands; a missing entry is not_found. 1 WCU.
-func (db *DB) MarkRead(ctx context.Context, uid string, conv chat.ConversationID, seq int64) (chat.Entry, error) {
+// MarkRead raises a user's read position to read; it never lowers it. It
+// returns the entry as it stands; a missing entry is not_found. 1 WCU.
+func (db *DB) MarkRead(ctx context.Context, uid string, conv chat.ConversationID, read chat.ReadMark) (chat.Entry, error) {
+	expr := "SET read_seq = :s REMOVE read_n"
+	vals := map[string]types.AttributeValue{":s": num(read.Seq)}
+	if read.Count > 0 {
+		expr = "SET read_seq = :s, read_n = :n"
+		vals[":n"] = num(read.Count)
+	}
 	out, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: key(entryPK(uid), entrySK(conv)),
-		UpdateExpression:                    aws.String("SET read_seq = :s"),
+		UpdateExpression:                    &expr,
 		ConditionExpression:                 aws.String("attribute_exists(pk) AND read_seq < :s"),
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":s": num(seq)},
+		ExpressionAttributeValues:           vals,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})

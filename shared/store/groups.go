@@ -98,14 +98,14 @@ func decodeMember(m map[string]types.AttributeValue) (chat.Member, error) {
 
 // memberWrites are the two puts that make uid a member: the member item
 // (unless it exists) and the user's conversation entry.
-func (db *DB) memberWrites(gid string, m chat.Member, readSeq int64) ([]types.TransactWriteItem, error) {
+func (db *DB) memberWrites(gid string, m chat.Member, read chat.ReadMark) ([]types.TransactWriteItem, error) {
 	mi, err := attributevalue.MarshalMap(memberItem{PK: groupPK(gid), SK: memberPrefix + m.UserID, Role: string(m.Role),
 		Muted: m.Muted, JoinedAt: m.JoinedAt.UnixMilli()})
 	if err != nil {
 		return nil, wrap("marshal member", err)
 	}
 	ei, err := attributevalue.MarshalMap(entryItem{PK: entryPK(m.UserID), SK: entrySK(chat.GroupConversationID(gid)),
-		Kind: chat.KindGroup, GroupID: gid, ReadSeq: readSeq, JoinedAt: m.JoinedAt.UnixMilli()})
+		Kind: chat.KindGroup, GroupID: gid, ReadSeq: read.Seq, ReadN: read.Count, JoinedAt: m.JoinedAt.UnixMilli()})
 	if err != nil {
 		return nil, wrap("marshal entry", err)
 	}
@@ -146,7 +146,7 @@ func (db *DB) CreateGroup(ctx context.Context, g chat.Group, members []chat.Memb
 		{Put: &types.Put{TableName: &db.t.Messages, Item: ci, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 	}
 	for _, m := range first {
-		w, err := db.memberWrites(g.GroupID, m, 0)
+		w, err := db.memberWrites(g.GroupID, m, chat.ReadMark{})
 		if err != nil {
 			return nil, err
 		}
@@ -169,7 +169,7 @@ func (db *DB) CreateGroup(ctx context.Context, g chat.Group, members []chat.Memb
 		return nil, wrap("create group", err)
 	}
 	if rest := members[len(first):]; len(rest) > 0 {
-		return nil, db.AddMembers(ctx, g.GroupID, rest, 0, 0)
+		return nil, db.AddMembers(ctx, g.GroupID, rest, 0, chat.ReadMark{})
 	}
 	return nil, nil
 }
@@ -190,10 +190,10 @@ func cancelReasons(err error) []types.CancellationReason {
 // AddMembers adds members in transactions of up to 49, each raising the
 // head's member_count under the condition that it stays within max (0: no
 // cap check, used by CreateGroup whose caller checked it) and the group is
-// not dissolved. readSeq starts each new member's read position. A member
+// not dissolved. read starts each new member's read position. A member
 // that appeared concurrently cancels its chunk with chat.ErrConflict (the
 // caller re-reads and retries); a full group gives member_limit.
-func (db *DB) AddMembers(ctx context.Context, gid string, members []chat.Member, max int, readSeq int64) error {
+func (db *DB) AddMembers(ctx context.Context, gid string, members []chat.Member, max int, read chat.ReadMark) error {
 	per := (maxTxItems - 1) / 2
 	for start := 0; start < len(members); start += per {
 		chunk := members[start:min(start+per, len(members))]
@@ -206,7 +206,7 @@ func (db *DB) AddMembers(ctx context.Context, gid string, members []chat.Member,
 		items := []types.TransactWriteItem{{Update: &types.Update{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK),
 			UpdateExpression: aws.String("ADD member_count :n"), ConditionExpression: &cond, ExpressionAttributeValues: vals}}}
 		for _, m := range chunk {
-			w, err := db.memberWrites(gid, m, readSeq)
+			w, err := db.memberWrites(gid, m, read)
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +55,7 @@ type msgItem struct {
 	RecalledBy string `dynamodbav:"recalled_by,omitempty"`
 	EditSeq    int64  `dynamodbav:"edit_seq,omitempty"`
 	RecallSeq  int64  `dynamodbav:"recall_seq,omitempty"`
+	N          int64  `dynamodbav:"n,omitempty"` // chat.Message.Count
 	FP         string `dynamodbav:"fp,omitempty"`
 }
 
@@ -69,7 +69,7 @@ func kindOf(k string) string {
 
 func toMsgItem(m chat.Message) msgItem {
 	it := msgItem{PK: convPK(m.ConversationID), SK: msgSK(m.Seq), ID: m.MessageID, Seq: m.Seq, CMID: m.ClientMsgID,
-		SenderType: m.SenderType, Sender: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt.UnixMilli(), FP: m.Fingerprint, Ref: m.RefSeq}
+		SenderType: m.SenderType, Sender: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt.UnixMilli(), FP: m.Fingerprint, Ref: m.RefSeq, N: m.Count}
 	if m.Kind != chat.KindMessage {
 		it.Kind = m.Kind
 	}
@@ -82,7 +82,7 @@ func toMsgItem(m chat.Message) msgItem {
 func (it msgItem) message() chat.Message {
 	m := chat.Message{ConversationID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Seq: it.Seq, MessageID: it.ID,
 		ClientMsgID: it.CMID, SenderType: it.SenderType, SenderID: it.Sender, Text: it.Text, CreatedAt: fromMS(it.CreatedAt),
-		RecalledBy: it.RecalledBy, Fingerprint: it.FP, Kind: kindOf(it.Kind), RefSeq: it.Ref, EditSeq: it.EditSeq, RecallSeq: it.RecallSeq}
+		RecalledBy: it.RecalledBy, Fingerprint: it.FP, Kind: kindOf(it.Kind), RefSeq: it.Ref, EditSeq: it.EditSeq, RecallSeq: it.RecallSeq, Count: it.N}
 	if it.PType != "" {
 		m.Payload = &chat.Payload{Type: it.PType}
 		if it.PData != "" {
@@ -195,24 +195,44 @@ func (db *DB) PutMessage(ctx context.Context, m chat.Message) (*chat.Message, er
 	return nil, nil
 }
 
-// LatestSeq returns the highest stored seq (0 if none): one consistent
-// Query of one item, newest first.
-func (db *DB) LatestSeq(ctx context.Context, conv chat.ConversationID) (int64, error) {
+// LatestSeq returns the highest stored seq and its message's count (0, 0
+// if none): one consistent Query of one item, newest first.
+func (db *DB) LatestSeq(ctx context.Context, conv chat.ConversationID) (int64, int64, error) {
 	out, err := db.client.Query(ctx, &dynamodb.QueryInput{TableName: &db.t.Messages,
 		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :m)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(convPK(conv)), ":m": str(msgPrefix)},
-		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("seq")})
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("seq, n")})
 	if err != nil {
-		return 0, wrap("latest seq", err)
+		return 0, 0, wrap("latest seq", err)
 	}
 	if len(out.Items) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	n, ok := out.Items[0]["seq"].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, wrap("latest seq", fmt.Errorf("message without seq"))
+	var it struct {
+		Seq int64 `dynamodbav:"seq"`
+		N   int64 `dynamodbav:"n"`
 	}
-	return strconv.ParseInt(n.Value, 10, 64)
+	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil || it.Seq == 0 {
+		return 0, 0, wrap("latest seq", fmt.Errorf("message without seq: %v", err))
+	}
+	return it.Seq, it.N, nil
+}
+
+// MessageCount returns the count of the message at seq (0 if absent or
+// unknown): a consistent GetItem of one attribute.
+func (db *DB) MessageCount(ctx context.Context, conv chat.ConversationID, seq int64) (int64, error) {
+	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Messages, Key: key(convPK(conv), msgSK(seq)),
+		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("n")})
+	if err != nil {
+		return 0, wrap("message count", err)
+	}
+	var it struct {
+		N int64 `dynamodbav:"n"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return 0, wrap("message count", err)
+	}
+	return it.N, nil
 }
 
 // GetMessage reads one message (consistent); nil if absent.
@@ -247,6 +267,12 @@ func (db *DB) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.
 		vals[":lk"] = str(m.Kind)
 	} else {
 		remove = append(remove, "last_kind")
+	}
+	if m.Count > 0 {
+		set += ", last_n = :n"
+		vals[":n"] = num(m.Count)
+	} else {
+		remove = append(remove, "last_n")
 	}
 	if ref.Kind == chat.KindDM {
 		set += ", a = :a, b = :b"
@@ -404,10 +430,31 @@ func (db *DB) EraseMessage(ctx context.Context, conv chat.ConversationID, seq in
 // 1 WCU per KB each), then records the last as the head, creating a DM's
 // entries if needed. It is for bulk loads (history import, test set-up),
 // not for live sends: it takes no claims and checks no collisions, so the
-// caller must give the seqs following the conversation's last one.
+// caller must give the seqs following the conversation's last one. It sets
+// the messages' counts (chat.Message.Count) from the head's.
 func (db *DB) ImportMessages(ctx context.Context, ref chat.ConvRef, msgs []chat.Message) error {
 	if len(msgs) == 0 {
 		return nil
+	}
+	v, err := db.ReadConversation(ctx, chat.ConvQuery{ID: ref.ID})
+	if err != nil {
+		return err
+	}
+	var head chat.ConvMeta
+	if v.Meta != nil {
+		head = *v.Meta
+	}
+	msgs = append([]chat.Message(nil), msgs...)
+	prevSeq, prevCount := head.LastSeq, head.LastCount
+	for i := range msgs {
+		if msgs[i].Kind == "" {
+			msgs[i].Kind = chat.KindMessage
+		}
+		if msgs[i].Seq != prevSeq+1 {
+			prevCount = 0 // not following the head: count unknown
+		}
+		msgs[i].Count = chat.CountAfter(prevSeq, prevCount, msgs[i].Kind)
+		prevSeq, prevCount = msgs[i].Seq, msgs[i].Count
 	}
 	if ref.Kind == chat.KindDM {
 		if err := db.EnsureDMEntries(ctx, ref, msgs[0].CreatedAt); err != nil {
