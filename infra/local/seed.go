@@ -179,7 +179,7 @@ func Seed(ctx context.Context, s *Stack, db *store.DB, t *template.Template, log
 	if hasRoute(t, "POST /v1/messages") {
 		first := []map[string]any{{"to_user": "alice", "sender_id": "bob", "client_msg_id": "demo-welcome-dm", "text": "Hi Alice! Open this DM as bob in another tab and chat."}}
 		if info.DemoGroupID != "" {
-			first = append(first, map[string]any{"to_group": info.DemoGroupID, "sender_id": "alice", "client_msg_id": "demo-welcome-group", "text": "Welcome to the demo group."})
+			first = append(first, map[string]any{"to_group": info.DemoGroupID, "system": true, "client_msg_id": "demo-welcome-group", "text": "Welcome to the demo group."})
 		}
 		for _, m := range first {
 			if _, err := admin.Do(ctx, "POST", "/v1/messages", m, nil); err != nil {

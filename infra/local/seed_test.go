@@ -38,6 +38,15 @@ func TestSeed(t *testing.T) {
 		}
 		c.Close()
 	}
+	if hasRoute(s.tmpl, "POST /v1/messages") && info.DemoGroupID != "" {
+		var page struct {
+			Conversations []map[string]any `json:"conversations"`
+		}
+		bob := &Client{Base: s.RESTURL, Token: info.DemoUsers[1].Token}
+		if _, err := bob.Do(context.Background(), "GET", "/v1/conversations", nil, &page); err != nil || len(page.Conversations) != 2 {
+			t.Errorf("bob's conversations: %v %v", err, page.Conversations)
+		}
+	}
 	// Seeding again (an emulator kept from an earlier run) works too.
 	if _, err := Seed(context.Background(), s.Stack, s.db, s.tmpl, slog.New(slog.NewJSONHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("second seed: %v", err)
