@@ -60,7 +60,13 @@ func run() int {
 		*binDir = filepath.Join(*state, "bin")
 	}
 
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The gateway's own lines (requests, handshakes, gateway responses)
+	// beside the functions' logs; warnings only with -quiet.
+	level := slog.LevelInfo
+	if *quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(os.Stderr, "tokenim-local: "+format+"\n", args...)
 		return 1
