@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"errors"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -294,5 +293,4 @@ func TestWebSocketNoLeak(t *testing.T) {
 	if n := len(s.connIDs(t, user)); n != 0 {
 		t.Errorf("%d connection records left", n)
 	}
-	_ = http.StatusOK
 }

@@ -386,14 +386,12 @@ func (sb *sandbox) next(w http.ResponseWriter, r *http.Request) {
 		sb.mu.Lock()
 		sb.current = inv
 		sb.mu.Unlock()
-		cfg := sb.pool.cfg
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
 		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 		h.Set("Lambda-Runtime-Invoked-Function-Arn", sb.pool.arn)
 		h.Set("Lambda-Runtime-Trace-Id", traceID())
-		_ = cfg
 		w.WriteHeader(http.StatusOK)
 		w.Write(inv.payload)
 	case <-r.Context().Done():
