@@ -385,8 +385,8 @@ func (g *WSGateway) invokeRoute(ctx context.Context, fn Invoker, ev events.APIGa
 		Headers    map[string]string `json:"headers"`
 	}
 	if json.Unmarshal(out, &resp) != nil || resp.StatusCode == 0 {
-		// A $connect that returns nothing usable is treated as success
-		// only if it returned null, as API Gateway does for non-proxy shapes.
+		// A reply without a statusCode (null, or another shape) counts as
+		// success: only the function error fails the route.
 		return 200, nil, nil
 	}
 	return resp.StatusCode, resp.Headers, nil
