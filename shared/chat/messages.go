@@ -598,7 +598,7 @@ func ParseSeq(field, v string) (int64, error) {
 // under its claim and completes the change; concurrent edits end with the
 // text of the highest edit event, the one clients apply last; and a
 // recall finds every edit event of the message by its claims and erases
-// its text.
+// their text.
 
 // target is the message a recall or edit acts on, with the actor and the
 // conversation's head as read for the access check.
@@ -783,7 +783,7 @@ func (s *Service) Edit(ctx context.Context, p auth.Principal, convID string, seq
 	}
 	now := s.clock()
 	edited := t.msg
-	edited.Text, edited.EditedAt, edited.EditSeq = text, &now, maxSeq
+	edited.Text, edited.EditedAt, edited.EditSeq = text, &now, maxSeq // as large as it will get
 	if err := checkEnvelope(edited); err != nil {
 		return Message{}, err
 	}
