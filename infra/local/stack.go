@@ -61,7 +61,7 @@ type Stack struct {
 
 	servers []*http.Server
 	cancel  context.CancelFunc
-	pollers sync.WaitGroup
+	pollers sync.WaitGroup // SQS pollers and the sandbox reaper
 }
 
 func (o *Options) defaults() {
@@ -226,6 +226,22 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			s.pollers.Go(func() { p.Run(ctx2) })
 		}
 	}
+	// Retire sandboxes idle for 5 minutes, as Lambda does, so a burst
+	// does not leave dozens of processes running on a laptop.
+	s.pollers.Go(func() {
+		tick := time.NewTicker(30 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx2.Done():
+				return
+			case <-tick.C:
+				for _, p := range s.Pools {
+					p.ReapIdle(5 * time.Minute)
+				}
+			}
+		}
+	})
 	return s, nil
 }
 

@@ -212,7 +212,31 @@ func (p *Pool) put(sb *sandbox) {
 		delete(p.all, sb)
 		return
 	}
+	sb.idleSince = time.Now()
 	p.idle = append(p.idle, sb)
+}
+
+// ReapIdle stops sandboxes idle for longer than maxIdle, keeping the
+// most recently used one warm, as Lambda retires idle execution
+// environments (a burst does not leave its processes behind).
+func (p *Pool) ReapIdle(maxIdle time.Duration) int {
+	p.mu.Lock()
+	var keep, reap []*sandbox
+	for i, sb := range p.idle {
+		// p.idle is in put order: the last one is the warmest.
+		if i < len(p.idle)-1 && time.Since(sb.idleSince) > maxIdle {
+			reap = append(reap, sb)
+			delete(p.all, sb)
+		} else {
+			keep = append(keep, sb)
+		}
+	}
+	p.idle = keep
+	p.mu.Unlock()
+	for _, sb := range reap {
+		sb.kill()
+	}
+	return len(reap)
 }
 
 func (p *Pool) drop(sb *sandbox) {
@@ -300,10 +324,11 @@ type sandbox struct {
 	invokes chan *invocation
 	exited  chan struct{}
 
-	mu      sync.Mutex
-	current *invocation
-	ready   bool
-	initMsg string
+	mu        sync.Mutex
+	current   *invocation
+	ready     bool
+	initMsg   string
+	idleSince time.Time // guarded by the pool's mutex
 }
 
 func (p *Pool) start() (*sandbox, error) {

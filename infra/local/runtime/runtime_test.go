@@ -194,3 +194,28 @@ func TestConcurrencyCap(t *testing.T) {
 	}
 	hold.Wait()
 }
+
+func TestReapIdle(t *testing.T) {
+	p, _ := newPool(t, nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); invoke(t, p, map[string]any{"mode": "sleep", "sleep_ms": 200}) }()
+	}
+	wg.Wait()
+	if live, _, _ := p.Stats(); live != 3 {
+		t.Fatalf("live = %d, want 3", live)
+	}
+	if n := p.ReapIdle(time.Hour); n != 0 {
+		t.Errorf("reaped %d recently used sandboxes", n)
+	}
+	if n := p.ReapIdle(0); n != 2 {
+		t.Errorf("reaped %d, want 2 (one stays warm)", n)
+	}
+	if live, _, _ := p.Stats(); live != 1 {
+		t.Errorf("live = %d after reaping", live)
+	}
+	if _, err := invoke(t, p, map[string]any{"mode": "echo"}); err != nil {
+		t.Fatal(err)
+	}
+}
