@@ -11,8 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,14 +35,24 @@ var (
 )
 
 // binaries builds every function of the template and the test function
-// (testdata/fn) for this machine, once per test run, into
-// .tokenim/test-bin/<dir>/bootstrap (make build-local's layout), and
-// tokenim-local itself into .tokenim/test-bin/tokenim-local.
+// (testdata/fn) for this machine, once per test process, into
+// .tokenim/test-bin-<pid>/<dir>/bootstrap (make build-local's layout), and
+// tokenim-local itself into .tokenim/test-bin-<pid>/tokenim-local.
 func binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		root := template.RepoRoot()
-		binDir = filepath.Join(root, ".tokenim", "test-bin")
+		// One directory per test process: several test runs may share a
+		// checkout. Directories of processes that are gone are removed.
+		state := filepath.Join(root, ".tokenim")
+		old, _ := filepath.Glob(filepath.Join(state, "test-bin-*"))
+		for _, d := range old {
+			pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "test-bin-"))
+			if err == nil && syscall.Kill(pid, 0) != nil {
+				os.RemoveAll(d)
+			}
+		}
+		binDir = filepath.Join(state, fmt.Sprintf("test-bin-%d", os.Getpid()))
 		flat := filepath.Join(binDir, "flat")
 		if buildErr = os.MkdirAll(flat, 0o755); buildErr != nil {
 			return
@@ -64,9 +76,6 @@ func binaries(t testing.TB) string {
 			return
 		}
 		for _, d := range dirs {
-			if st, err := os.Stat(filepath.Join(binDir, d)); err == nil && !st.IsDir() {
-				os.Remove(filepath.Join(binDir, d)) // an older flat layout
-			}
 			if buildErr = os.MkdirAll(filepath.Join(binDir, d), 0o755); buildErr != nil {
 				return
 			}
