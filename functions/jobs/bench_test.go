@@ -45,6 +45,7 @@ func envInt(name string, def int) int {
 func BenchmarkImport(b *testing.B) {
 	n := envInt("BENCH_ROWS", 20_000)
 	naiveN := envInt("BENCH_NAIVE_ROWS", min(n, 2000))
+	workers := envInt("BENCH_WORKERS", 4) // the template's MaximumConcurrency
 	env := testenv.Get(b)
 	log := logging.NewTo(io.Discard, "bench")
 	for i := 0; i < b.N; i++ {
@@ -55,7 +56,7 @@ func BenchmarkImport(b *testing.B) {
 		svc := batch.NewService(db, batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}, proc, env.Cursors,
 			batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 1_000_000_000}, log)
 		h := NewHandler(svc, log)
-		// Each of the 4 concurrent workers is a sandbox with its own
+		// Each of the concurrent workers is a sandbox with its own
 		// processor (16 concurrent writes), as on Lambda.
 		poller := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
 			Sandbox: func() any {
@@ -79,7 +80,7 @@ func BenchmarkImport(b *testing.B) {
 		}
 		jobID := r.JSON["job_id"].(string)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		err := poller.Run(ctx, 4, func() bool { j, err := db.GetJob(ctx, jobID); return err == nil && j.Finished() })
+		err := poller.Run(ctx, workers, func() bool { j, err := db.GetJob(ctx, jobID); return err == nil && j.Finished() })
 		cancel()
 		elapsed := time.Since(start)
 		b.StopTimer()
