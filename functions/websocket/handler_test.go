@@ -438,7 +438,8 @@ func TestSendDelivers(t *testing.T) {
 	})
 	t.Run("read receipts", func(t *testing.T) {
 		res := wantAck(t, f.call(t, bob, bobConn, fmt.Sprintf(`{"action":"read","request_id":"rd","conversation_id":%q,"seq":3}`, conv)))
-		if res["read_seq"] != float64(3) || res["unread_count"] != float64(3) {
+		// Unread: seq 4 (bob's message); 5 and 6 are the edit and recall events.
+		if res["read_seq"] != float64(3) || res["last_seq"] != float64(6) || res["unread_count"] != float64(1) {
 			t.Fatalf("read ack %v", res)
 		}
 		for _, c := range []string{tab1, tab2} {
