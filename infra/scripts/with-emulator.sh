@@ -5,13 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test} AWS_REGION=${AWS_REGION:-us-east-1}
+# Stop the emulator afterwards only if `up` started it (it may reuse one
+# already answering, e.g. the one `make dev` runs).
 started=""
 cleanup() { if [ -n "$started" ]; then ./infra/emulator/down >/dev/null || true; fi; }
 trap cleanup EXIT INT TERM
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   echo "== emulator: ${EMULATOR:-localstack}" >&2
+  unset TOKENIM_EMULATOR_STARTED
   eval "$(./infra/emulator/up)"
-  started=1
+  started=${TOKENIM_EMULATOR_STARTED:-}
+  unset TOKENIM_EMULATOR_STARTED
 fi
 echo "== AWS endpoint: ${AWS_ENDPOINT_URL}" >&2
 "$@"
