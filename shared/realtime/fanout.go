@@ -48,8 +48,10 @@ type Job struct {
 // planJobs are the jobs a large group's delivery starts with.
 func planJobs(aud Audience, frame []byte) []Job {
 	jobs := []Job{{Kind: JobPlan, Group: aud.Group, Exclude: aud.Exclude, Frame: frame}}
-	if len(aud.Users) > 0 {
-		jobs = append(jobs, Job{Kind: JobChunk, Group: aud.Group, Users: uniq(aud.Users), Direct: true, Exclude: aud.Exclude, Frame: frame})
+	users := uniq(aud.Users)
+	for start := 0; start < len(users); start += 100 { // one presence BatchGetItem each
+		jobs = append(jobs, Job{Kind: JobChunk, Group: aud.Group, Users: users[start:min(start+100, len(users))], Direct: true,
+			Exclude: aud.Exclude, Frame: frame})
 	}
 	return jobs
 }

@@ -166,10 +166,13 @@ func (n *Notifier) Deliver(ctx context.Context, aud Audience, frame []byte) erro
 		if err != nil {
 			return err
 		}
+		// Users matter too: a dissolved group has no members left, only
+		// the former ones in Users.
+		large := len(ids) > n.cfg.InlineMax || len(aud.Users) > n.cfg.InlineMax
 		switch {
-		case len(ids) > n.cfg.InlineMax && aud.Ephemeral:
+		case large && aud.Ephemeral:
 			return ErrAudienceTooLarge
-		case len(ids) > n.cfg.InlineMax && n.queue != nil:
+		case large && n.queue != nil:
 			return n.queue.Enqueue(ctx, planJobs(aud, frame))
 		}
 		for next != "" { // no queue configured: page through inline

@@ -352,6 +352,20 @@ func TestFanoutJobs(t *testing.T) {
 			t.Fatalf("posts %d, jobs %+v", w.gw.Posts(), q.jobs)
 		}
 	})
+	t.Run("so are many former members of a dissolved group", func(t *testing.T) {
+		var former []string
+		for i := 0; i < 150; i++ {
+			former = append(former, fmt.Sprint("former-", i))
+		}
+		q2 := &memQueue{}
+		n2 := realtime.NewNotifier(w.db, w.gw.Pusher(w.env.Cfg), q2, realtime.Config{InlineMax: 100}, discard)
+		if err := n2.Deliver(ctx, realtime.Audience{Group: "no-members-left", Users: former}, frame); err != nil {
+			t.Fatal(err)
+		}
+		if w.gw.Posts() != 0 || len(q2.jobs) != 3 || len(q2.jobs[1].Users) != 100 || len(q2.jobs[2].Users) != 50 || !q2.jobs[2].Direct {
+			t.Fatalf("jobs %+v", q2.jobs)
+		}
+	})
 	t.Run("typing is dropped for such a group", func(t *testing.T) {
 		err := n.Deliver(ctx, realtime.Audience{Group: g.GroupID, Ephemeral: true}, frame)
 		if err != realtime.ErrAudienceTooLarge || len(q.jobs) != 2 {
