@@ -133,11 +133,13 @@ func (q *SQSQueue) sendBatch(ctx context.Context, entries []types.SendMessageBat
 	}
 }
 
-// Process runs one fan-out job (the fan-out worker). An error means
-// nothing was pushed and the job can be retried whole (the worker reports
-// it as a batch item failure); pushes that fail retryably are queued
-// again as a retry job for exactly those connections, so a retry never
-// pushes twice to a connection that already got the frame.
+// Process runs one fan-out job (the fan-out worker). Pushes that fail
+// retryably are queued again as a retry job for exactly those
+// connections, so a retry never pushes twice to a connection that already
+// got the frame. An error (reading members or presence, or queueing)
+// makes the worker report the job as a batch item failure, and SQS
+// redelivers it whole: then connections already pushed may get the frame
+// twice, which clients drop by seq.
 func (n *Notifier) Process(ctx context.Context, j Job) error {
 	if len(j.Frame) == 0 || (j.Kind != JobRetry && j.Group == "") {
 		return fmt.Errorf("realtime: malformed %q job", j.Kind)
