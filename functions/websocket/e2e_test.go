@@ -139,8 +139,7 @@ func startStack(t *testing.T) *stack {
 		s.Close(ctx)
 	})
 	r := s.Resources
-	db := store.New(env.DB(env.Cfg).Client(), store.Tables{Users: r.Tables["UsersTable"], Groups: r.Tables["GroupsTable"],
-		Messages: r.Tables["MessagesTable"], Jobs: r.Tables["JobsTable"], Connections: r.Tables["ConnectionsTable"]})
+	db := local.StoreFor(s, env.DB(env.Cfg))
 	// Tokens are minted with the stack's own signing key, as the token
 	// endpoint would.
 	sec, err := secretsmanager.NewFromConfig(env.Cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(r.Secrets["SigningKeySecret"])})
