@@ -67,7 +67,7 @@ func TestPoisonChunk(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%s-%d\n", p, row)
 	}
-	sub, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), "text/csv", []byte(b.String()), false)
+	sub, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), batch.SubmitInput{ContentType: "text/csv", Body: []byte(b.String())})
 	if err != nil || sub.Chunks != 3 {
 		t.Fatalf("submit: %+v %v", sub, err)
 	}
@@ -138,7 +138,7 @@ func TestDeadLetterEdgeCases(t *testing.T) {
 	q := &capture{}
 	svc := batch.NewService(db, q, proc, env.Cursors, roomy, log)
 	p := testenv.ID("dle")
-	sub, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), "text/csv", []byte("user_id\n"+p+"-1\n"+p+"-2\n"), false)
+	sub, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), batch.SubmitInput{ContentType: "text/csv", Body: []byte("user_id\n" + p + "-1\n" + p + "-2\n")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,7 +100,7 @@ func csvUsers(prefix string, n int) string {
 
 func (w world) submit(t testing.TB, body string) batch.Submitted {
 	t.Helper()
-	sub, err := w.svc.SubmitUsers(context.Background(), *testenv.Admin(), "text/csv", []byte(body), false)
+	sub, err := w.svc.SubmitUsers(context.Background(), *testenv.Admin(), batch.SubmitInput{ContentType: "text/csv", Body: []byte(body)})
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}

@@ -34,7 +34,7 @@ func NewHandler(s *batch.Service, log *slog.Logger) *httpapi.Handler {
 
 type handler struct{ jobs *batch.Service }
 
-type submitFunc func(ctx context.Context, p auth.Principal, contentType string, body []byte, dryRun bool) (batch.Submitted, error)
+type submitFunc func(ctx context.Context, p auth.Principal, in batch.SubmitInput) (batch.Submitted, error)
 
 // submit answers 202 with Location for a queued job, 200 for a job that
 // finished inline (small files) or a dry run; the body has the same shape.
@@ -47,7 +47,8 @@ func (h *handler) submit(f submitFunc) httpapi.HandlerFunc {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
-		sub, err := f(ctx, r.Principal, r.Header("Content-Type"), r.Body(), dry)
+		sub, err := f(ctx, r.Principal, batch.SubmitInput{ContentType: r.Header("Content-Type"), Body: r.Body(), DryRun: dry,
+			IdempotencyKey: r.Header("Idempotency-Key")})
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -58,7 +59,11 @@ func (h *handler) submit(f submitFunc) httpapi.HandlerFunc {
 		if sub.Finished() {
 			status = http.StatusOK
 		}
-		return httpapi.Response{Status: status, Body: sub, Headers: map[string]string{"Location": "/v1/jobs/" + sub.JobID}}, nil
+		headers := map[string]string{"Location": "/v1/jobs/" + sub.JobID}
+		if sub.Replayed {
+			headers["Idempotent-Replayed"] = "true"
+		}
+		return httpapi.Response{Status: status, Body: sub, Headers: headers}, nil
 	}
 }
 

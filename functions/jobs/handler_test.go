@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -425,4 +426,61 @@ func TestCSVHelpers(t *testing.T) {
 			t.Errorf("cell(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestIdempotentSubmit: a retried submit with the same Idempotency-Key and
+// file gets the first job back (nothing created twice); concurrent retries
+// agree; the key with another file is refused.
+func TestIdempotentSubmit(t *testing.T) {
+	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	key := testenv.ID("key")
+	p := testenv.ID("idem")
+	body := csvRows(p, 300)
+	call := func(body string) testenv.Reply {
+		req := submitReq("users", "text/csv", body, nil)
+		req.Headers["Idempotency-Key"] = key
+		return testenv.Call(t, f.handler, req)
+	}
+	replies := make([]testenv.Reply, 4)
+	var wg sync.WaitGroup
+	for i := range replies {
+		wg.Add(1)
+		go func() { defer wg.Done(); replies[i] = call(body) }()
+	}
+	wg.Wait()
+	fresh := 0
+	for _, r := range replies {
+		if r.Status != http.StatusAccepted || r.JSON["job_id"] != replies[0].JSON["job_id"] {
+			t.Fatalf("retry: %d %s", r.Status, r.Body)
+		}
+		if r.Headers["Idempotent-Replayed"] == "" {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d replies claim to have created the job, want 1", fresh)
+	}
+	id := replies[0].JSON["job_id"].(string)
+	done := f.wait(t, id)
+	checkCounts(t, done, "succeeded", 300, 300, 0)
+	if r := call(body); r.Status != http.StatusOK || r.JSON["job_id"] != id || r.Headers["Idempotent-Replayed"] != "true" || num(r, "created") != 300 {
+		t.Fatalf("retry after the job finished: %d %v %s", r.Status, r.Headers, r.Body)
+	}
+	if r := call(csvRows(p+"x", 3)); r.Status != 409 || r.ErrorCode() != "idempotency_key_reused" {
+		t.Fatalf("key reused with another file: %d %s", r.Status, r.Body)
+	}
+	req := submitReq("users", "text/csv", body, nil)
+	req.Headers["Idempotency-Key"] = "has space"
+	if r := testenv.Call(t, f.handler, req); r.Status != 400 || r.ErrorCode() != "validation_failed" {
+		t.Fatalf("bad key: %d %s", r.Status, r.Body)
+	}
+}
+
+func csvRows(prefix string, n int) string {
+	var b strings.Builder
+	b.WriteString("user_id\n")
+	for i := range n {
+		fmt.Fprintf(&b, "%s-%d\n", prefix, i)
+	}
+	return b.String()
 }

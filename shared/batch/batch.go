@@ -158,4 +158,6 @@ type Submitted struct {
 	Job
 	Errors          []RowError `json:"errors"`
 	ErrorsTruncated bool       `json:"errors_truncated"`
+	// Replayed: a retry with the same Idempotency-Key got the first job.
+	Replayed bool `json:"-"`
 }

@@ -3,13 +3,16 @@ package batch
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,22 +86,37 @@ func NewService(s Store, q Queue, proc *Processor, c *cursor.Codec, cfg Config, 
 	return &Service{store: s, queue: q, proc: proc, cursors: c, cfg: cfg, log: log, now: proc.now, backoff: proc.backoff}
 }
 
-// SubmitUsers validates a users file and, unless dryRun, starts its job.
-// Small jobs (Config.InlineMaxRows) come back finished.
-func (s *Service) SubmitUsers(ctx context.Context, p auth.Principal, contentType string, body []byte, dryRun bool) (Submitted, error) {
-	return submit(ctx, s, p, userSchema, contentType, body, dryRun)
+// SubmitInput is a submitted file.
+type SubmitInput struct {
+	ContentType string
+	Body        []byte
+	// DryRun validates and reports without writing anything.
+	DryRun bool
+	// IdempotencyKey makes the submit safe to retry for 24 hours: a retry
+	// with the same key and file returns the first call's job (Replayed);
+	// the same key with another file is idempotency_key_reused.
+	IdempotencyKey string
+}
+
+// SubmitUsers validates a users file and, unless a dry run, starts its
+// job. Small jobs (Config.InlineMaxRows) come back finished.
+func (s *Service) SubmitUsers(ctx context.Context, p auth.Principal, in SubmitInput) (Submitted, error) {
+	return submit(ctx, s, p, userSchema, in)
 }
 
 // SubmitGroups is SubmitUsers for groups.
-func (s *Service) SubmitGroups(ctx context.Context, p auth.Principal, contentType string, body []byte, dryRun bool) (Submitted, error) {
-	return submit(ctx, s, p, groupSchema, contentType, body, dryRun)
+func (s *Service) SubmitGroups(ctx context.Context, p auth.Principal, in SubmitInput) (Submitted, error) {
+	return submit(ctx, s, p, groupSchema, in)
 }
 
-func submit[T any](ctx context.Context, s *Service, p auth.Principal, sch schema[T], contentType string, body []byte, dryRun bool) (Submitted, error) {
+func submit[T any](ctx context.Context, s *Service, p auth.Principal, sch schema[T], in SubmitInput) (Submitted, error) {
 	if err := p.Admin(); err != nil {
 		return Submitted{}, err
 	}
-	parsed, err := parse(sch, contentType, body)
+	if err := validIdemKey(in.IdempotencyKey); err != nil {
+		return Submitted{}, err
+	}
+	parsed, err := parse(sch, in.ContentType, in.Body)
 	if err != nil {
 		return Submitted{}, err
 	}
@@ -112,7 +130,7 @@ func submit[T any](ctx context.Context, s *Service, p auth.Principal, sch schema
 			job.Chunks++
 		}
 	}
-	if dryRun {
+	if in.DryRun {
 		job.DryRun = true
 		job.Derive()
 		job.State = StateValidated
@@ -125,6 +143,12 @@ func submit[T any](ctx context.Context, s *Service, p auth.Principal, sch schema
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	job.JobID, job.CreatedAt, job.ExpiresAt = newJobID(), now, now.Add(JobTTL)
+	if in.IdempotencyKey != "" {
+		job.JobID = idemJobID(in.IdempotencyKey)
+		if replay, ok, err := s.replay(ctx, sch.kind, in, job.JobID, parsed.Errors); err != nil || ok {
+			return replay, err
+		}
+	}
 	release, err := s.reserve(ctx, job.JobID, len(parsed.Items), now)
 	if err != nil {
 		return Submitted{}, err
@@ -137,6 +161,9 @@ func submit[T any](ctx context.Context, s *Service, p auth.Principal, sch schema
 	}
 	if err := s.backoff.Do(ctx, func() error { return s.store.PutJob(ctx, job) }); err != nil {
 		release()
+		if errors.Is(err, ErrJobExists) { // a concurrent retry with the same key won
+			return s.replayed(ctx, job.JobID, parsed.Errors)
+		}
 		return Submitted{}, fmt.Errorf("batch: put job: %w", err)
 	}
 	var msgs []Message
@@ -178,6 +205,60 @@ func withErrors(j Job, errs []RowError, n int) Submitted {
 }
 
 var jobIDPattern = regexp.MustCompile(`^job_[0-9a-f]{24}$`)
+
+// IdempotencyTTL is how long a submit's Idempotency-Key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+func validIdemKey(k string) error {
+	if len(k) > 255 || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return apierror.New(apierror.ValidationFailed, "Idempotency-Key must be at most 255 printable ASCII characters without spaces.").
+			WithDetails(map[string]string{"field": "Idempotency-Key"})
+	}
+	return nil
+}
+
+// idemJobID derives the job id from the key, so every retry names the
+// same job.
+func idemJobID(key string) string {
+	sum := sha256.Sum256([]byte("batch-submit\x00" + key))
+	return "job_" + hex.EncodeToString(sum[:12])
+}
+
+// replay claims the key for this file. A retry of an earlier submit (same
+// key, same file) gets that submit's job; the same key with another file is
+// refused. ok=false: go on and create the job (a first call, or a retry of
+// one that died before writing its job).
+func (s *Service) replay(ctx context.Context, kind Kind, in SubmitInput, jobID string, rowErrs []RowError) (Submitted, bool, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", kind, in.ContentType)
+	h.Write(in.Body)
+	fp := hex.EncodeToString(h.Sum(nil)[:16])
+	existing, err := s.store.ClaimIdempotencyKey(ctx, "jobs.submit", in.IdempotencyKey, fp, IdempotencyTTL)
+	switch {
+	case err != nil:
+		return Submitted{}, false, fmt.Errorf("batch: claim idempotency key: %w", err)
+	case existing == "":
+		return Submitted{}, false, nil
+	case existing != fp:
+		return Submitted{}, false, apierror.New(apierror.IdempotencyKeyReused, "This Idempotency-Key was used with a different file.")
+	}
+	out, err := s.replayed(ctx, jobID, rowErrs)
+	if apierror.Is(err, apierror.NotFound) {
+		return Submitted{}, false, nil
+	}
+	return out, err == nil, err
+}
+
+func (s *Service) replayed(ctx context.Context, jobID string, rowErrs []RowError) (Submitted, error) {
+	j, err := s.store.GetJob(ctx, jobID)
+	if err != nil {
+		return Submitted{}, err
+	}
+	j.Derive()
+	out := withErrors(j, rowErrs, ListedErrors)
+	out.Replayed = true
+	return out, nil
+}
 
 func newJobID() string {
 	b := make([]byte, 12)

@@ -62,7 +62,7 @@ func TestQuotas(t *testing.T) {
 	admin := *testenv.Admin()
 	p := testenv.ID("q")
 	submit := func(name string, n int) (batch.Submitted, error) {
-		return svc.SubmitUsers(ctx, admin, "text/csv", usersCSV(p+name, n), false)
+		return svc.SubmitUsers(ctx, admin, batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(p+name, n)})
 	}
 	a, err := submit("a", 300)
 	if err != nil {
@@ -94,11 +94,11 @@ func TestQuotas(t *testing.T) {
 	if _, err := submit("e", 200); !apierror.Is(err, apierror.QuotaExceeded) || !strings.Contains(err.Error(), "per day") {
 		t.Fatalf("1,100 rows in a day: %v, want quota_exceeded", err)
 	}
-	if _, err := svc.SubmitUsers(ctx, admin, "text/csv", usersCSV(p+"big", 1001), false); !apierror.Is(err, apierror.QuotaExceeded) {
+	if _, err := svc.SubmitUsers(ctx, admin, batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(p+"big", 1001)}); !apierror.Is(err, apierror.QuotaExceeded) {
 		t.Fatalf("a job over the daily limit: %v", err)
 	}
 	// A dry run takes no quota.
-	if _, err := svc.SubmitUsers(ctx, admin, "text/csv", usersCSV(p+"dry", 500), true); err != nil {
+	if _, err := svc.SubmitUsers(ctx, admin, batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(p+"dry", 500), DryRun: true}); err != nil {
 		t.Fatalf("dry run: %v", err)
 	}
 	q.take()
@@ -123,7 +123,7 @@ func TestQuotas(t *testing.T) {
 	if ok, _, err := db.AcquireSlot(ctx, young, 2, time.Now()); !ok || err != nil {
 		t.Fatalf("young slot: %v %v", ok, err)
 	}
-	if _, err := svc2.SubmitUsers(ctx, admin, "text/csv", usersCSV(p+"f", 10), false); err != nil {
+	if _, err := svc2.SubmitUsers(ctx, admin, batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(p+"f", 10)}); err != nil {
 		t.Fatalf("submit with a ghost slot: %v", err)
 	}
 	got := activeJobs(t, db)
@@ -155,7 +155,7 @@ func TestRequestCounts(t *testing.T) {
 	q := &capture{}
 	svc := batch.NewService(db, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 10_000_000, InlineMaxRows: -1}, log)
 	ctx := context.Background()
-	sub, err := svc.SubmitUsers(ctx, *testenv.Admin(), "text/csv", usersCSV(testenv.ID("cost"), 400), false)
+	sub, err := svc.SubmitUsers(ctx, *testenv.Admin(), batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(testenv.ID("cost"), 400)})
 	if err != nil {
 		t.Fatal(err)
 	}

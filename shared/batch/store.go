@@ -12,7 +12,7 @@ import (
 // method makes one attempt: retries, backoff and the handling of
 // unprocessed items belong to this package.
 type Store interface {
-	// PutJob writes a new job record.
+	// PutJob writes a new job record (ErrJobExists if its id is taken).
 	PutJob(ctx context.Context, j Job) error
 	// GetJob reads a job (strongly consistent); not_found if absent.
 	GetJob(ctx context.Context, id string) (Job, error)
@@ -40,6 +40,9 @@ type Store interface {
 
 	// CreateUserForJob writes u with job_id = jobID unless the id exists.
 	CreateUserForJob(ctx context.Context, u users.User, jobID string) (Outcome, error)
+	// ClaimIdempotencyKey records key -> fingerprint unless key exists; it
+	// then returns the existing fingerprint (users.Store has the same).
+	ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string, ttl time.Duration) (string, error)
 	// FindUsers reads up to 100 ids (consistent): the ones that exist, with
 	// the job that created each ("" if none), and the ids left unprocessed.
 	FindUsers(ctx context.Context, ids []string) (found map[string]string, unprocessed []string, err error)
@@ -75,6 +78,9 @@ type Commit struct {
 	At      time.Time
 	Expires time.Time
 }
+
+// ErrJobExists: a job with this id exists (a concurrent retry made it).
+var ErrJobExists = errors.New("batch: job exists")
 
 // ErrConflict marks a write that lost a race and may simply be retried
 // (a transaction conflict on the job record).

@@ -107,6 +107,9 @@ func (db *DB) PutJob(ctx context.Context, j batch.Job) error {
 	}
 	_, err = db.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &db.t.Jobs, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if IsConditionFailed(err) {
+		return batch.ErrJobExists
+	}
 	if err != nil {
 		return wrap("put job", err)
 	}
