@@ -135,21 +135,22 @@ func TestUsersCSVJob(t *testing.T) {
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(&b, "%s-%03d,\"Student, %d\",,7B\r\n", p, i, i)
 	}
-	b.WriteString("bad#id,X,,\r\n")         // row 451
-	b.WriteString(taken + ",New,,\r\n")     // row 452: exists
-	b.WriteString(p + "-001,Again,,\r\n")   // row 453: duplicate of row 1
-	b.WriteString(p + "-x,Y,ftp://no,\r\n") // row 454: bad avatar
+	b.WriteString("bad#id,X,,\r\n")               // row 451
+	b.WriteString(taken + ",New,,\r\n")           // row 452: exists
+	b.WriteString(p + "-001,Again,,\r\n")         // row 453: duplicate of row 1
+	b.WriteString(p + "-x,Y,ftp://no,\r\n")       // row 454: bad avatar
+	b.WriteString(p + "-y,Extra,,7B,surplus\r\n") // row 455: 5 fields, the header has 4
 	r := f.submit(t, "users", "text/csv", b.String())
 	if r.Status != http.StatusAccepted || r.Headers["Location"] != "/v1/jobs/"+r.JSON["job_id"].(string) {
 		t.Fatalf("submit: %d %v %s", r.Status, r.Headers, r.Body)
 	}
-	checkCounts(t, r, "queued", 454, 0, 3)
-	if num(r, "invalid") != 3 || num(r, "chunks") != 3 || len(r.JSON["errors"].([]any)) != 3 {
+	checkCounts(t, r, "queued", 455, 0, 4)
+	if num(r, "invalid") != 4 || num(r, "chunks") != 3 || len(r.JSON["errors"].([]any)) != 4 {
 		t.Fatalf("submit reply %s", r.Body)
 	}
 	id := r.JSON["job_id"].(string)
 	done := f.wait(t, id)
-	checkCounts(t, done, "partially_failed", 454, n, 4)
+	checkCounts(t, done, "partially_failed", 455, n, 5)
 	if done.JSON["finished_at"] == nil || done.JSON["started_at"] == nil || num(done, "chunks_done") != 3 {
 		t.Fatalf("finished job %s", done.Body)
 	}
@@ -176,7 +177,7 @@ func TestUsersCSVJob(t *testing.T) {
 			break
 		}
 	}
-	want := []string{"451:invalid_id", "452:user_exists", "453:duplicate_id", "454:validation_failed"}
+	want := []string{"451:invalid_id", "452:user_exists", "453:duplicate_id", "454:validation_failed", "455:invalid_csv"}
 	if !reflect.DeepEqual(rows, want) {
 		t.Fatalf("errors %v, want %v", rows, want)
 	}
@@ -184,7 +185,7 @@ func TestUsersCSVJob(t *testing.T) {
 		PathParams: map[string]string{"job_id": id}, Headers: map[string]string{"Accept": "text/csv"}, Principal: testenv.Admin()}
 	c := testenv.Call(t, f.handler, csvReq)
 	recs, err := csv.NewReader(strings.NewReader(c.Body)).ReadAll()
-	if err != nil || c.Status != 200 || !strings.HasPrefix(c.Headers["Content-Type"], "text/csv") || len(recs) != 5 ||
+	if err != nil || c.Status != 200 || !strings.HasPrefix(c.Headers["Content-Type"], "text/csv") || len(recs) != 6 ||
 		!reflect.DeepEqual(recs[0], []string{"row", "id", "code", "message"}) || recs[2][1] != taken || recs[2][2] != "user_exists" {
 		t.Fatalf("csv errors: %d %v %q %v", c.Status, c.Headers, c.Body, err)
 	}
