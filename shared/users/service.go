@@ -95,8 +95,15 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 	u := User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
 		CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano(), IdempotencyKey: idemKey}
 	old, err := s.store.PutUserIfAbsent(ctx, u)
-	if apierror.Is(err, apierror.UserExists) && idemKey != "" && old != nil && old.IdempotencyKey == idemKey {
-		return *old, false, nil // a retry of the call that created it
+	if apierror.Is(err, apierror.UserExists) && old != nil {
+		switch {
+		case old.Gen == u.Gen:
+			// Our own write: the SDK retried a PutItem whose first response
+			// was lost, and the retry found the item the first attempt made.
+			return u, true, nil
+		case idemKey != "" && old.IdempotencyKey == idemKey:
+			return *old, false, nil // a retry of the call that created it
+		}
 	}
 	if err != nil {
 		return User{}, false, err
