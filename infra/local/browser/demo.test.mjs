@@ -94,3 +94,31 @@ test("unread counts in the conversation list", { skip: !push && "push not enable
   }, local.demo_group_id, { timeout: 10000 });
   assert.deepEqual(errors, []);
 });
+
+test("a recall reaches bob's open DM in place, not as a new bubble", { skip: !push && "push not enabled" }, async () => {
+  const alice = await open("alice");
+  const bob = await open("bob");
+  for (const page of [alice, bob]) {
+    await page.fill("#dm-input", page === alice ? "bob" : "alice");
+    await page.click("#dm-form button");
+  }
+  const text = `oops ${Date.now().toString(36)}`;
+  await alice.fill("[data-testid=text]", text);
+  await alice.click("#send");
+  const seq = await bob.waitForFunction((t) => {
+    const li = [...document.querySelectorAll("#messages li")].find((l) => l.querySelector(".body")?.textContent === t);
+    return li && Number(li.dataset.seq);
+  }, text, { timeout: 15000 }).then((h) => h.jsonValue());
+  const bubbles = await bob.$$eval("#messages li", (els) => els.length);
+
+  const token = local.demo_users.find((u) => u.user_id === "alice").token;
+  const res = await fetch(`${local.rest_url}/v1/conversations/dm:alice:bob/messages/${seq}/recall`, {
+    method: "POST", headers: { Authorization: `Bearer ${token}` },
+  });
+  assert.equal(res.status, 200, await res.text());
+
+  await bob.waitForFunction((s) => document.querySelector(`#messages li[data-seq="${s}"] .body`)?.textContent === "(recalled)", seq, { timeout: 15000 });
+  assert.equal(await bob.$$eval("#messages li", (els) => els.length), bubbles, "the recall event is not a bubble");
+  assert.match(await bob.textContent(`[data-conversation="dm:alice:bob"] .preview`), /alice recalled a message/);
+  assert.deepEqual(errors, []);
+});

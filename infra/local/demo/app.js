@@ -128,7 +128,10 @@ const protocol = {
         if (frame.message) { state.pushes++; onMessage(frame.message, true); }
         break;
       case "message.recalled": case "message.edited":
+        // message is the original as changed; event_message is the
+        // recall/edit event that took the conversation's next seq.
         if (frame.message) onMessage(frame.message, false);
+        if (frame.event_message) onMessage(frame.event_message, true);
         break;
       case "typing":
         if (frame.actor !== state.me) {
@@ -153,27 +156,57 @@ function convKey(m) { return m.conversation_id; }
 function onMessage(m, live) {
   const id = convKey(m);
   if (!state.messages.has(id)) state.messages.set(id, new Map());
-  state.messages.get(id).set(m.seq, m);
+  const msgs = state.messages.get(id);
+  msgs.set(m.seq, m);
+  applyEvent(msgs, m);
   let c = state.conversations.find((c) => c.conversation_id === id);
   if (!c) { refreshConversations(); return; }
   if (m.seq > (c.last_seq || 0)) {
     c.last_seq = m.seq;
-    c.last_message = { seq: m.seq, sender_id: m.sender_id, preview: (m.text || "").slice(0, 100), at: m.created_at };
+    c.last_message = { seq: m.seq, kind: m.kind, sender_id: m.sender_id, preview: (m.text || "").slice(0, 100), at: m.created_at };
     c.last_activity_at = m.created_at;
-    if (m.sender_id === state.me) c.read_seq = Math.max(c.read_seq || 0, m.seq);
+    if (m.sender_id === state.me) {
+      // Sending does not move the sender's read mark on the server (it
+      // would cost a fourth write unit), so a client marks read itself.
+      c.read_seq = Math.max(c.read_seq || 0, m.seq);
+      protocol.read(id, m.seq).catch((e) => showError("read: " + e.message));
+    } else if (isBubble(m)) {
+      // Unread counts only others' real messages, as the server does.
+      c.unread_count = (c.unread_count || 0) + 1;
+    }
   }
   state.typing.delete(id);
   if (state.current === id && live && m.sender_id !== state.me && document.visibilityState !== "hidden") markRead(id);
-  c.unread_count = Math.max(0, (c.last_seq || 0) - (c.read_seq || 0));
   render();
+}
+
+// Recall and edit arrive as event messages (kind "recall" / "edit", with
+// ref_seq) in the conversation's seq order: apply them to the message they
+// refer to; they are not shown as bubbles of their own.
+function isBubble(m) { return !m.kind || m.kind === "message"; }
+
+function applyEvent(msgs, m) {
+  if (isBubble(m) || !m.ref_seq) return;
+  const target = msgs.get(m.ref_seq);
+  if (!target) return;
+  if (m.kind === "recall") { target.recalled = true; target.text = ""; }
+  if (m.kind === "edit" && !target.recalled) { target.text = m.text; target.edited_at = m.created_at; }
+}
+
+function previewOf(lm) {
+  const who = lm.sender_id || "system";
+  if (lm.kind === "recall") return `${who} recalled a message`;
+  if (lm.kind === "edit") return `${who} edited a message`;
+  return `${who}: ${lm.preview || ""}`;
 }
 
 function onRead(conversationID, userID, seq) {
   const c = state.conversations.find((c) => c.conversation_id === conversationID);
   if (!c || seq === undefined) return;
-  if (userID === state.me) c.read_seq = Math.max(c.read_seq || 0, seq);
-  else c.peer_read_seq = Math.max(c.peer_read_seq || 0, seq);
-  c.unread_count = Math.max(0, (c.last_seq || 0) - (c.read_seq || 0));
+  if (userID === state.me) {
+    // Read on another of my devices: the server's count is the exact one.
+    if (seq > (c.read_seq || 0)) { c.read_seq = seq; if (seq >= (c.last_seq || 0)) c.unread_count = 0; else refreshConversations(); }
+  } else c.peer_read_seq = Math.max(c.peer_read_seq || 0, seq);
   render();
 }
 
@@ -194,6 +227,7 @@ async function loadHistory(id) {
     const page = await api.history(id);
     const map = new Map();
     for (const m of page.messages || []) map.set(m.seq, m);
+    for (const m of map.values()) applyEvent(map, m);
     state.messages.set(id, map);
     render();
     markRead(id);
@@ -232,7 +266,7 @@ function render() {
     name.textContent = title(c);
     const preview = document.createElement("div");
     preview.className = "preview";
-    preview.textContent = c.last_message ? `${c.last_message.sender_id}: ${c.last_message.preview}` : "";
+    preview.textContent = c.last_message ? previewOf(c.last_message) : "";
     left.append(name, preview);
     li.append(left);
     if (c.unread_count > 0) {
@@ -255,6 +289,7 @@ function render() {
   const msgs = [...(state.messages.get(state.current) || new Map()).values()].sort((a, b) => a.seq - b.seq);
   let lastMine = null;
   for (const m of msgs) {
+    if (!isBubble(m)) continue;
     const li = document.createElement("li");
     li.dataset.seq = m.seq;
     li.className = m.sender_id === state.me ? "mine" : "";
