@@ -290,7 +290,10 @@ func TestWebSocketNoLeak(t *testing.T) {
 	if after > before+5 {
 		t.Errorf("goroutines %d -> %d after %d connect/close cycles", before, after, cycles)
 	}
-	if n := len(s.connIDs(t, user)); n != 0 {
-		t.Errorf("%d connection records left", n)
+	// $disconnect runs after the socket is gone (as on AWS) and may still be
+	// queued behind the function's concurrency cap: wait for it, bounded.
+	left := 0
+	if !eventually(20*time.Second, func() bool { left = len(s.connIDs(t, user)); return left == 0 }) {
+		t.Errorf("%d connection records left", left)
 	}
 }
