@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -148,9 +147,10 @@ func (db *DB) Presence(ctx context.Context, ids []string, now time.Time) (map[st
 		for _, id := range ids[start:min(start+100, len(ids))] {
 			keys = append(keys, presenceKey(id))
 		}
-		err := db.batchRead(ctx, map[string]types.KeysAndAttributes{db.t.Connections: {Keys: keys}}, func(_ string, item map[string]types.AttributeValue) {
+		err := db.batchRead(ctx, "presence", map[string]types.KeysAndAttributes{db.t.Connections: {Keys: keys}}, func(_ string, item map[string]types.AttributeValue) error {
 			p := decodePresence(item, now)
 			out[p.UserID] = p
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -178,18 +178,19 @@ func (db *DB) GroupPresence(ctx context.Context, gid string, ids []string, now t
 		}
 		members := map[string]bool{}
 		found := map[string]realtime.Presence{}
-		err := db.batchRead(ctx, map[string]types.KeysAndAttributes{
+		err := db.batchRead(ctx, "group presence", map[string]types.KeysAndAttributes{
 			db.t.Groups:      {Keys: mkeys, ProjectionExpression: aws.String("sk")},
 			db.t.Connections: {Keys: pkeys},
-		}, func(table string, item map[string]types.AttributeValue) {
+		}, func(table string, item map[string]types.AttributeValue) error {
 			if table == db.t.Groups {
 				if v, ok := item["sk"].(*types.AttributeValueMemberS); ok {
 					members[strings.TrimPrefix(v.Value, memberPrefix)] = true
 				}
-				return
+				return nil
 			}
 			p := decodePresence(item, now)
 			found[p.UserID] = p
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -228,32 +229,6 @@ func (db *DB) GroupMemberIDs(ctx context.Context, gid string, limit int, after s
 		next = ids[len(ids)-1]
 	}
 	return ids, next, nil
-}
-
-// batchRead runs one BatchGetItem (at most 100 keys in all), retrying
-// unprocessed keys with backoff (bounded), and calls each per item.
-func (db *DB) batchRead(ctx context.Context, req map[string]types.KeysAndAttributes, each func(table string, item map[string]types.AttributeValue)) error {
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 8 {
-			return wrap("batch read", errors.New("unprocessed keys after retries"))
-		}
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return err
-			}
-		}
-		out, err := db.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return wrap("batch read", err)
-		}
-		for table, items := range out.Responses {
-			for _, item := range items {
-				each(table, item)
-			}
-		}
-		req = out.UnprocessedKeys
-	}
-	return nil
 }
 
 func unique(ids []string) []string {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -125,46 +124,33 @@ func (db *DB) ReadConversation(ctx context.Context, q chat.ConvQuery) (chat.Conv
 		add(db.t.Users, UserKey(q.UserExists), "pk")
 	}
 	view := chat.ConvView{Entries: map[string]chat.Entry{}}
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 8 {
-			return chat.ConvView{}, wrap("read conversation", errors.New("unprocessed keys after retries"))
-		}
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return chat.ConvView{}, err
+	err := db.batchRead(ctx, "read conversation", req, func(table string, it map[string]types.AttributeValue) error {
+		switch pk := pkOf(it); {
+		case table == db.t.Users:
+			view.UserExists = true
+		case table == db.t.Groups:
+			m, err := decodeMember(it)
+			if err != nil {
+				return err
 			}
-		}
-		out, err := db.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return chat.ConvView{}, wrap("read conversation", err)
-		}
-		for table, items := range out.Responses {
-			for _, it := range items {
-				switch pk := pkOf(it); {
-				case table == db.t.Users:
-					view.UserExists = true
-				case table == db.t.Groups:
-					m, err := decodeMember(it)
-					if err != nil {
-						return chat.ConvView{}, err
-					}
-					view.Member = &m
-				case strings.HasPrefix(pk, "U#"):
-					e, err := decodeEntry(it)
-					if err != nil {
-						return chat.ConvView{}, err
-					}
-					view.Entries[e.UserID] = e
-				default:
-					m, err := decodeMeta(it)
-					if err != nil {
-						return chat.ConvView{}, err
-					}
-					view.Meta = &m
-				}
+			view.Member = &m
+		case strings.HasPrefix(pk, "U#"):
+			e, err := decodeEntry(it)
+			if err != nil {
+				return err
 			}
+			view.Entries[e.UserID] = e
+		default:
+			m, err := decodeMeta(it)
+			if err != nil {
+				return err
+			}
+			view.Meta = &m
 		}
-		req = out.UnprocessedKeys
+		return nil
+	})
+	if err != nil {
+		return chat.ConvView{}, err
 	}
 	return view, nil
 }

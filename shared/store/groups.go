@@ -278,42 +278,14 @@ func (db *DB) batchGet(ctx context.Context, table string, keys []map[string]type
 		if proj != "" {
 			ka.ProjectionExpression = &proj
 		}
-		req := map[string]types.KeysAndAttributes{table: ka}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 8 {
-				return wrap("batch get", errors.New("unprocessed keys after retries"))
-			}
-			if attempt > 0 {
-				if err := sleep(ctx, attempt); err != nil {
-					return err
-				}
-			}
-			out, err := db.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return wrap("batch get", err)
-			}
-			for _, item := range out.Responses[table] {
-				if err := each(item); err != nil {
-					return err
-				}
-			}
-			req = out.UnprocessedKeys
+		err := db.batchRead(ctx, "batch get", map[string]types.KeysAndAttributes{table: ka}, func(_ string, item map[string]types.AttributeValue) error {
+			return each(item)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// sleep backs off before retry n (25 ms doubling, at most ~3 s).
-func sleep(ctx context.Context, n int) error {
-	d := 25 * time.Millisecond << min(n, 7)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // MissingUsers returns the ids in ids that are not users (consistent).
@@ -532,22 +504,7 @@ func (db *DB) batchDelete(ctx context.Context, reqs []writeReq) error {
 	for _, r := range reqs {
 		items[r.table] = append(items[r.table], types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: r.key}})
 	}
-	for attempt := 0; len(items) > 0; attempt++ {
-		if attempt > 8 {
-			return wrap("batch delete", errors.New("unprocessed items after retries"))
-		}
-		if attempt > 0 {
-			if err := sleep(ctx, attempt); err != nil {
-				return err
-			}
-		}
-		out, err := db.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: items})
-		if err != nil {
-			return wrap("batch delete", err)
-		}
-		items = out.UnprocessedItems
-	}
-	return nil
+	return db.batchWrite(ctx, "batch delete", items)
 }
 
 // ListMembers pages through a group's members in user id order

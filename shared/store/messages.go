@@ -470,21 +470,8 @@ func (db *DB) ImportMessages(ctx context.Context, ref chat.ConvRef, msgs []chat.
 			}
 			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		}
-		items := map[string][]types.WriteRequest{db.t.Messages: reqs}
-		for attempt := 0; len(items) > 0; attempt++ {
-			if attempt > 8 {
-				return wrap("import messages", fmt.Errorf("unprocessed items after retries"))
-			}
-			if attempt > 0 {
-				if err := sleep(ctx, attempt); err != nil {
-					return err
-				}
-			}
-			out, err := db.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: items})
-			if err != nil {
-				return wrap("import messages", err)
-			}
-			items = out.UnprocessedItems
+		if err := db.batchWrite(ctx, "import messages", map[string][]types.WriteRequest{db.t.Messages: reqs}); err != nil {
+			return err
 		}
 	}
 	last := msgs[len(msgs)-1]
