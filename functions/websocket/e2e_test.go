@@ -6,7 +6,6 @@ package main
 // and real WebSocket clients talk to it.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tokenim/tokenim/infra/local"
-	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
@@ -37,80 +34,10 @@ import (
 	"github.com/tokenim/tokenim/shared/users"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds every function of the template for this machine, once
-// per test binary, into .tokenim/test-bin-websocket (a directory of its
-// own: other packages build theirs concurrently).
-func binaries(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root := template.RepoRoot()
-		binDir = filepath.Join(root, ".tokenim", "test-bin-websocket")
-		if buildErr = os.MkdirAll(binDir, 0o755); buildErr != nil {
-			return
-		}
-		tmpl, err := template.LoadDefault()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		args := []string{"build", "-tags", "lambda.norpc", "-o", binDir + string(filepath.Separator)}
-		for _, f := range tmpl.Functions() {
-			args = append(args, "./functions/"+f.Dir)
-		}
-		cmd := exec.Command("go", args...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
-
-// logBuffer collects the functions' output (JSON log lines).
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if os.Getenv("TOKENIM_TEST_LOG") != "" {
-		os.Stderr.Write(p)
-	}
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) count(substrs ...string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		all := true
-		for _, s := range substrs {
-			all = all && strings.Contains(line, s)
-		}
-		if all {
-			n++
-		}
-	}
-	return n
-}
-
 // stack is a running local stack with direct access to its tables.
 type stack struct {
 	*local.Stack
-	out    *logBuffer
+	out    *localtest.Log
 	db     *store.DB
 	users  *users.Service
 	chat   *chat.Service
@@ -122,11 +49,11 @@ type stack struct {
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	env := testenv.Get(t)
-	bins := binaries(t)
-	out := &logBuffer{}
+	bins := localtest.Binaries(t)
+	out := &localtest.Log{}
 	o := local.Options{Template: env.Template, AWS: env.Cfg, Endpoint: os.Getenv("AWS_ENDPOINT_URL"), Prefix: testenv.ID("ws") + "-",
 		RESTAddr: "127.0.0.1:0", WSAddr: "127.0.0.1:0", Concurrency: 4, SQSWait: time.Second,
-		Binary: func(f template.Function) string { return filepath.Join(bins, f.Dir) },
+		BinDir: bins,
 		Output: out, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -608,7 +535,7 @@ func TestEndToEnd(t *testing.T) {
 		for i := 2; i < len(members); i += 18 { // 28 more, spread over the member list
 			online = append(online, s.dial(t, members[i], nil))
 		}
-		jobsBefore := s.out.count(`"function":"fanout"`, "fan-out job done")
+		jobsBefore := s.out.Count(`"function":"fanout"`, "fan-out job done")
 		r := a1.do(t, map[string]any{"action": "send", "to_group": g.GroupID, "text": "hello everyone"})
 		res, _ := r["result"].(map[string]any)
 		m, _ := res["message"].(map[string]any)
@@ -618,8 +545,8 @@ func TestEndToEnd(t *testing.T) {
 		for _, c := range online {
 			c.waitEvents(t, "message.created", 1)
 		}
-		if !eventually(10*time.Second, func() bool { return s.out.count(`"function":"fanout"`, "fan-out job done")-jobsBefore >= 11 }) {
-			t.Errorf("fan-out jobs done: %d, want 1 plan + 10 chunks", s.out.count(`"function":"fanout"`, "fan-out job done")-jobsBefore)
+		if !eventually(10*time.Second, func() bool { return s.out.Count(`"function":"fanout"`, "fan-out job done")-jobsBefore >= 11 }) {
+			t.Errorf("fan-out jobs done: %d, want 1 plan + 10 chunks", s.out.Count(`"function":"fanout"`, "fan-out job done")-jobsBefore)
 		}
 		for _, c := range online {
 			c.settle(t)

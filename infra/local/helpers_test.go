@@ -1,25 +1,20 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/store"
@@ -28,93 +23,13 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binaries builds every function of the template and the test function
-// (testdata/fn) for this machine, once per test process, into
-// .tokenim/test-bin-<pid>/<dir>/bootstrap (make build-local's layout), and
-// tokenim-local itself into .tokenim/test-bin-<pid>/tokenim-local.
-func binaries(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root := template.RepoRoot()
-		// One directory per test process: several test runs may share a
-		// checkout. Directories of processes that are gone are removed.
-		state := filepath.Join(root, ".tokenim")
-		old, _ := filepath.Glob(filepath.Join(state, "test-bin-*"))
-		for _, d := range old {
-			pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "test-bin-"))
-			if err == nil && syscall.Kill(pid, 0) != nil {
-				os.RemoveAll(d)
-			}
-		}
-		binDir = filepath.Join(state, fmt.Sprintf("test-bin-%d", os.Getpid()))
-		flat := filepath.Join(binDir, "flat")
-		if buildErr = os.MkdirAll(flat, 0o755); buildErr != nil {
-			return
-		}
-		tmpl, err := template.LoadDefault()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		args := []string{"build", "-tags", "lambda.norpc", "-o", flat + string(filepath.Separator)}
-		dirs := []string{"fn"}
-		for _, f := range tmpl.Functions() {
-			args = append(args, "./functions/"+f.Dir)
-			dirs = append(dirs, f.Dir)
-		}
-		cmd := exec.Command("go", append(args, "./infra/local/testdata/fn", "./infra/local/cmd/tokenim-local")...)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		for _, d := range dirs {
-			if buildErr = os.MkdirAll(filepath.Join(binDir, d), 0o755); buildErr != nil {
-				return
-			}
-			if buildErr = os.Rename(filepath.Join(flat, d), filepath.Join(binDir, d, "bootstrap")); buildErr != nil {
-				return
-			}
-		}
-		buildErr = os.Rename(filepath.Join(flat, "tokenim-local"), filepath.Join(binDir, "tokenim-local"))
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
-
-// lockedBuffer collects the functions' output for assertions.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if os.Getenv("TOKENIM_TEST_LOG") != "" {
-		os.Stderr.Write(p)
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// binaries builds the function binaries once per test process (see
+// localtest.Binaries for the layout).
+func binaries(t testing.TB) string { return localtest.Binaries(t) }
 
 type testStack struct {
 	*Stack
-	out  *lockedBuffer
+	out  *localtest.Log
 	db   *store.DB
 	tmpl *template.Template
 }
@@ -128,7 +43,7 @@ func startStack(t *testing.T, tmpl *template.Template, mutate func(*Options)) *t
 	if tmpl == nil {
 		tmpl = env.Template
 	}
-	out := &lockedBuffer{}
+	out := &localtest.Log{}
 	var logw io.Writer = io.Discard
 	if os.Getenv("TOKENIM_TEST_LOG") != "" {
 		logw = os.Stderr
