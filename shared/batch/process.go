@@ -230,7 +230,7 @@ func (p *Processor) createUsers(ctx context.Context, m Message) (int, []RowError
 		}
 		now := p.now().UTC().Truncate(time.Millisecond)
 		u := users.User{UserID: it.Data.UserID, Nickname: it.Data.Nickname, AvatarURL: it.Data.AvatarURL, Metadata: it.Data.Metadata,
-			CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano()}
+			CreatedAt: now, UpdatedAt: now, Gen: users.NewGen()}
 		out, err := p.store.CreateUserForJob(ctx, u, m.JobID)
 		if err != nil {
 			return 0, nil, err

@@ -93,7 +93,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	u := User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
-		CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano(), IdempotencyKey: idemKey}
+		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), IdempotencyKey: idemKey}
 	old, err := s.store.PutUserIfAbsent(ctx, u)
 	if apierror.Is(err, apierror.UserExists) && old != nil {
 		switch {

@@ -4,6 +4,8 @@
 package users
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -94,6 +96,19 @@ func ValidateMetadata(m map[string]string) error {
 
 func fieldErr(field, format string, args ...any) error {
 	return apierror.New(apierror.ValidationFailed, format, args...).WithDetails(map[string]string{"field": field})
+}
+
+// NewGen returns a fresh generation: random, non-zero and below 2^53 (so
+// it stays exact in JavaScript JWT decoders). It must differ between two
+// create attempts, even concurrent ones in the same millisecond: a create
+// recognises its own earlier write (after an SDK retry) by its Gen.
+func NewGen() int64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms; fall back to time.
+		return time.Now().UnixNano()&(1<<53-1) | 1
+	}
+	return int64(binary.BigEndian.Uint64(b[:])&(1<<53-1)) | 1
 }
 
 // NotFound is the error for a missing user.
