@@ -24,7 +24,6 @@ import (
 
 	"github.com/tokenim/tokenim/infra/local"
 	"github.com/tokenim/tokenim/infra/local/localtest"
-	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/config"
@@ -84,33 +83,10 @@ func startStack(t *testing.T) *stack {
 		chat: chat.NewService(db, env.Cursors, chat.Config{}, chat.Options{}), tokens: tokens, key: key, issuer: issuer}
 }
 
-// newUsers creates n users in the stack's table, 16 at a time.
+// newUsers creates n users in the stack's table.
 func (s *stack) newUsers(t *testing.T, prefix string, n int) []string {
 	t.Helper()
-	ids := make([]string, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%s-%04d", testenv.ID(prefix), i)
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			_, _, errs[i] = s.users.Create(ctx, *testenv.Admin(), users.CreateInput{UserID: ids[i]}, "")
-			if apierror.Is(errs[i], apierror.UserExists) {
-				// The id is this test's own: a create the SDK retried
-				// after a lost response already made it.
-				errs[i] = nil
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return ids
+	return testenv.NewUsers(t, s.users, prefix, n)
 }
 
 func (s *stack) token(t *testing.T, user string) string {

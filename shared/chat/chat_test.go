@@ -64,24 +64,7 @@ func user(id string) auth.Principal { return *testenv.User(id) }
 // newUsers creates n users and returns their ids.
 func (f *fixture) newUsers(t *testing.T, prefix string, n int) []string {
 	t.Helper()
-	ids := make([]string, n)
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range ids {
-		ids[i] = testenv.ID(prefix)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, errs[i] = f.users.Create(ctx, admin(), users.CreateInput{UserID: ids[i]}, "")
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("create user: %v", err)
-		}
-	}
-	return ids
+	return testenv.NewUsers(t, f.users, prefix, n)
 }
 
 // group creates a group owned by owner with members.

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
@@ -49,33 +48,10 @@ func newWorld(t testing.TB) *world {
 		users: users.NewService(db, env.Cursors, nil)}
 }
 
-// newUsers creates n users, 16 at a time.
+// newUsers creates n users.
 func (w *world) newUsers(t testing.TB, prefix string, n int) []string {
 	t.Helper()
-	ids := make([]string, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%s-%05d", testenv.ID(prefix), i)
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			_, _, errs[i] = w.users.Create(ctx, *testenv.Admin(), users.CreateInput{UserID: ids[i]}, "")
-			if apierror.Is(errs[i], apierror.UserExists) {
-				// The id is this test's own: a create the SDK retried
-				// after a lost response already made it.
-				errs[i] = nil
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return ids
+	return testenv.NewUsers(t, w.users, prefix, n)
 }
 
 // online opens a connection for user (stored and open at the gateway).

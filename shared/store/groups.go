@@ -391,46 +391,15 @@ func (db *DB) TransferOwner(ctx context.Context, gid, from, to string, now time.
 
 // UpdateGroup applies a patch to a live group; 1 WCU. nil fields stay.
 func (db *DB) UpdateGroup(ctx context.Context, gid string, p chat.GroupPatch, now time.Time) (chat.Group, error) {
-	set := []string{"updated_at = :u"}
-	var remove []string
-	vals := map[string]types.AttributeValue{":u": num(now.UnixMilli())}
-	names := map[string]string{}
-	field := func(attr string, v *string) {
-		if v == nil {
-			return
-		}
-		names["#"+attr] = attr
-		if *v == "" {
-			remove = append(remove, "#"+attr)
-			return
-		}
-		set = append(set, "#"+attr+" = :"+attr)
-		vals[":"+attr] = str(*v)
+	upd := newProfileUpdate(now)
+	upd.str("name", p.Name)
+	upd.str("avatar_url", p.AvatarURL)
+	if err := upd.metadata(p.Metadata); err != nil {
+		return chat.Group{}, err
 	}
-	field("name", p.Name)
-	field("avatar_url", p.AvatarURL)
-	if p.Metadata != nil {
-		if len(*p.Metadata) == 0 {
-			remove = append(remove, "metadata")
-		} else {
-			av, err := attributevalue.Marshal(*p.Metadata)
-			if err != nil {
-				return chat.Group{}, wrap("marshal metadata", err)
-			}
-			set = append(set, "metadata = :md")
-			vals[":md"] = av
-		}
-	}
-	expr := "SET " + strings.Join(set, ", ")
-	if len(remove) > 0 {
-		expr += " REMOVE " + strings.Join(remove, ", ")
-	}
-	in := &dynamodb.UpdateItemInput{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK), UpdateExpression: &expr,
-		ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(dissolved)"), ExpressionAttributeValues: vals,
-		ReturnValues: types.ReturnValueAllNew}
-	if len(names) > 0 {
-		in.ExpressionAttributeNames = names
-	}
+	in := &dynamodb.UpdateItemInput{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK), UpdateExpression: upd.expression(),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND attribute_not_exists(dissolved)"),
+		ExpressionAttributeNames: upd.names, ExpressionAttributeValues: upd.vals, ReturnValues: types.ReturnValueAllNew}
 	out, err := db.client.UpdateItem(ctx, in)
 	if IsConditionFailed(err) {
 		return chat.Group{}, apierror.New(apierror.NotFound, "Group %q was not found.", gid)

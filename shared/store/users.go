@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -148,43 +147,18 @@ func (db *DB) UserGen(ctx context.Context, id string) (int64, error) {
 
 // UpdateProfile applies patch to an existing user; 1 WCU.
 func (db *DB) UpdateProfile(ctx context.Context, id string, p users.Patch, now time.Time) (users.User, error) {
-	var set, remove []string
-	vals := map[string]types.AttributeValue{":u": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)}}
-	set = append(set, "updated_at = :u")
-	str := func(attr, ph string, v *string) {
-		if v == nil {
-			return
-		}
-		if *v == "" {
-			remove = append(remove, attr)
-			return
-		}
-		set = append(set, attr+" = "+ph)
-		vals[ph] = &types.AttributeValueMemberS{Value: *v}
-	}
-	str("nickname", ":n", p.Nickname)
-	str("avatar_url", ":a", p.AvatarURL)
-	if p.Metadata != nil {
-		if len(*p.Metadata) == 0 {
-			remove = append(remove, "metadata")
-		} else {
-			av, err := attributevalue.Marshal(*p.Metadata)
-			if err != nil {
-				return users.User{}, wrap("marshal metadata", err)
-			}
-			set = append(set, "metadata = :m")
-			vals[":m"] = av
-		}
-	}
-	expr := "SET " + strings.Join(set, ", ")
-	if len(remove) > 0 {
-		expr += " REMOVE " + strings.Join(remove, ", ")
+	upd := newProfileUpdate(now)
+	upd.str("nickname", p.Nickname)
+	upd.str("avatar_url", p.AvatarURL)
+	if err := upd.metadata(p.Metadata); err != nil {
+		return users.User{}, err
 	}
 	out, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &db.t.Users, Key: UserKey(id),
-		UpdateExpression:          &expr,
+		UpdateExpression:          upd.expression(),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: vals,
+		ExpressionAttributeNames:  upd.names,
+		ExpressionAttributeValues: upd.vals,
 		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if IsConditionFailed(err) {
