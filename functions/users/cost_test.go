@@ -34,6 +34,17 @@ func TestRequestCounts(t *testing.T) {
 			_, err := svc.Update(ctx, admin, id, users.Patch{Nickname: &n})
 			return err
 		}, map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"upsert (update)", func() error {
+			n := "y"
+			_, err := svc.Upsert(ctx, admin, id, users.Patch{Nickname: &n}, testenv.ID("k"))
+			return err
+		}, map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"upsert (create)", func() error { _, err := svc.Upsert(ctx, admin, id+"-u", users.Patch{}, ""); return err },
+			map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"ensure (sign-up)", func() error {
+			_, _, err := svc.Ensure(ctx, users.CreateInput{UserID: id + "-s", Source: "cognito:pool:sub"})
+			return err
+		}, map[string]int{"DynamoDB.PutItem": 1}},
 		{"delete", func() error { return svc.Delete(ctx, admin, id) }, map[string]int{"DynamoDB.DeleteItem": 1}},
 		{"invalid id costs nothing", func() error { _, err := svc.Get(ctx, admin, "a#b"); _ = err; return nil }, map[string]int{}},
 	}

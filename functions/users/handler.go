@@ -20,6 +20,7 @@ func NewHandler(s *users.Service, log *slog.Logger) *httpapi.Handler {
 		httpapi.Route{Method: "GET", Resource: "/v1/users", Handler: h.list},
 		httpapi.Route{Method: "GET", Resource: "/v1/users/{user_id}", Handler: h.get},
 		httpapi.Route{Method: "PATCH", Resource: "/v1/users/{user_id}", Handler: h.update},
+		httpapi.Route{Method: "PUT", Resource: "/v1/users/{user_id}", Handler: h.put},
 		httpapi.Route{Method: "DELETE", Resource: "/v1/users/{user_id}", Handler: h.delete},
 	)
 }
@@ -81,13 +82,66 @@ func (h *handler) update(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 	if err := r.Principal.SelfOrAdmin(id); err != nil {
 		return httpapi.Response{}, err
 	}
+	p, err := decodePatch(r, "")
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	u, err := h.users.Update(ctx, r.Principal, id, p)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, u), nil
+}
+
+// put is the idempotent upsert a sign-up backend calls on every attempt:
+// create the user if absent, else update the fields the body sets.
+func (h *handler) put(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	id := r.PathParam("user_id")
+	if err := users.ValidateID("user_id", id); err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := r.Principal.Admin(); err != nil {
+		return httpapi.Response{}, err
+	}
+	p, err := decodePatch(r, id)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	res, err := h.users.Upsert(ctx, r.Principal, id, p, r.Header("Idempotency-Key"))
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusOK, res.User)
+	if res.Created {
+		resp.Status = http.StatusCreated
+		resp.Headers = map[string]string{"Location": "/v1/users/" + id}
+	}
+	if res.Replayed {
+		if resp.Headers == nil {
+			resp.Headers = map[string]string{}
+		}
+		resp.Headers["Idempotent-Replayed"] = "true"
+	}
+	return resp, nil
+}
+
+// decodePatch reads a PATCH or PUT body. The body may repeat the path's
+// user id (PUT only: pathID != ""); any other id, and the timestamps, are
+// immutable_field.
+func decodePatch(r *httpapi.Request, pathID string) (users.Patch, error) {
 	var b updateBody
 	if err := r.DecodeJSON(&b); err != nil {
-		return httpapi.Response{}, err
+		return users.Patch{}, err
+	}
+	if b.UserID != nil && pathID != "" {
+		var same string
+		if json.Unmarshal(b.UserID, &same) == nil && same == pathID {
+			b.UserID = nil
+		}
 	}
 	for name, raw := range map[string]json.RawMessage{"user_id": b.UserID, "created_at": b.CreatedAt, "updated_at": b.UpdatedAt} {
 		if raw != nil {
-			return httpapi.Response{}, apierror.New(apierror.ImmutableField, "Field %q cannot be changed.", name).WithDetails(map[string]string{"field": name})
+			return users.Patch{}, apierror.New(apierror.ImmutableField, "Field %q cannot be changed.", name).WithDetails(map[string]string{"field": name})
 		}
 	}
 	var p users.Patch
@@ -100,11 +154,7 @@ func (h *handler) update(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 		}
 		p.Metadata = &m
 	}
-	u, err := h.users.Update(ctx, r.Principal, id, p)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.JSON(http.StatusOK, u), nil
+	return p, nil
 }
 
 func optString(o strictjson.Optional[string]) *string {

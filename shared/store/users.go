@@ -45,16 +45,22 @@ type userItem struct {
 	Gen       int64             `dynamodbav:"gen"`
 	IdemKey   string            `dynamodbav:"idem_key,omitempty"`
 	JobID     string            `dynamodbav:"job_id,omitempty"`
+	Source    string            `dynamodbav:"source,omitempty"`
+	// The last Idempotency-Key applied by PUT, its request fingerprint and
+	// the generation that call proposed (equal to gen if it created the user).
+	UpsertKey string `dynamodbav:"upsert_key,omitempty"`
+	UpsertFP  string `dynamodbav:"upsert_fp,omitempty"`
+	UpsertGen int64  `dynamodbav:"upsert_gen,omitempty"`
 }
 
 func toUserItem(u users.User) userItem {
 	return userItem{PK: userPK(userShard(u.UserID)), SK: u.UserID, Nickname: u.Nickname, AvatarURL: u.AvatarURL,
-		Metadata: u.Metadata, CreatedAt: u.CreatedAt.UnixMilli(), UpdatedAt: u.UpdatedAt.UnixMilli(), Gen: u.Gen, IdemKey: u.IdempotencyKey}
+		Metadata: u.Metadata, CreatedAt: u.CreatedAt.UnixMilli(), UpdatedAt: u.UpdatedAt.UnixMilli(), Gen: u.Gen, IdemKey: u.IdempotencyKey, Source: u.Source}
 }
 
 func (it userItem) user() users.User {
 	return users.User{UserID: it.SK, Nickname: it.Nickname, AvatarURL: it.AvatarURL, Metadata: it.Metadata,
-		CreatedAt: time.UnixMilli(it.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(it.UpdatedAt).UTC(), Gen: it.Gen, IdempotencyKey: it.IdemKey}
+		CreatedAt: time.UnixMilli(it.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(it.UpdatedAt).UTC(), Gen: it.Gen, IdempotencyKey: it.IdemKey, Source: it.Source}
 }
 
 func decodeUser(m map[string]types.AttributeValue) (users.User, error) {
@@ -172,6 +178,55 @@ func (db *DB) UpdateProfile(ctx context.Context, id string, p users.Patch, now t
 		return users.User{}, wrap("decode user", err)
 	}
 	return u, nil
+}
+
+// UpsertUser creates the user or updates the patched fields in one
+// UpdateItem (1 WCU): created_at and gen are set only if absent, so the
+// write creates the item exactly when gen ends up equal to w.Gen. With an
+// idempotency key the write is conditional on the key not being the last
+// one applied; if it is, nothing is written and the stored user returns.
+func (db *DB) UpsertUser(ctx context.Context, w users.UpsertWrite) (users.Upserted, error) {
+	upd := newProfileUpdate(w.Now)
+	upd.str("nickname", w.Patch.Nickname)
+	upd.str("avatar_url", w.Patch.AvatarURL)
+	if err := upd.metadata(w.Patch.Metadata); err != nil {
+		return users.Upserted{}, err
+	}
+	upd.set = append(upd.set, "created_at = if_not_exists(created_at, :updated_at)", "gen = if_not_exists(gen, :gen)")
+	upd.vals[":gen"] = num(w.Gen)
+	in := &dynamodb.UpdateItemInput{
+		TableName: &db.t.Users, Key: UserKey(w.UserID),
+		ReturnValues: types.ReturnValueAllNew,
+	}
+	if w.IdemKey != "" {
+		upd.set = append(upd.set, "upsert_key = :upsert_key", "upsert_fp = :upsert_fp", "upsert_gen = :gen")
+		upd.vals[":upsert_key"] = str(w.IdemKey)
+		upd.vals[":upsert_fp"] = str(w.Fingerprint)
+		in.ConditionExpression = aws.String("attribute_not_exists(upsert_key) OR upsert_key <> :upsert_key")
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
+	in.UpdateExpression = upd.expression()
+	in.ExpressionAttributeNames = upd.names
+	in.ExpressionAttributeValues = upd.vals
+	if len(in.ExpressionAttributeNames) == 0 {
+		in.ExpressionAttributeNames = nil // DynamoDB refuses an empty map
+	}
+	out, err := db.client.UpdateItem(ctx, in)
+	if IsConditionFailed(err) {
+		var it userItem
+		if uerr := attributevalue.UnmarshalMap(conditionOld(err), &it); uerr != nil || it.SK == "" {
+			return users.Upserted{}, wrap("upsert user: decode replayed item", err)
+		}
+		return users.Upserted{User: it.user(), Created: it.UpsertGen == it.Gen, Replayed: true, Fingerprint: it.UpsertFP}, nil
+	}
+	if err != nil {
+		return users.Upserted{}, wrap("upsert user", err)
+	}
+	u, err := decodeUser(out.Attributes)
+	if err != nil {
+		return users.Upserted{}, wrap("decode user", err)
+	}
+	return users.Upserted{User: u, Created: u.Gen == w.Gen}, nil
 }
 
 // DeleteUser removes a user; not_found if absent. 1 WCU.

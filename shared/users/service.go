@@ -21,6 +21,8 @@ type Store interface {
 	UpdateProfile(ctx context.Context, id string, patch Patch, now time.Time) (User, error)
 	DeleteUser(ctx context.Context, id string) (User, error)
 	ListUsers(ctx context.Context, limit int, page cursor.Page) ([]User, cursor.Page, error)
+	// UpsertUser creates or updates a user in one conditional write.
+	UpsertUser(ctx context.Context, w UpsertWrite) (Upserted, error)
 	// ClaimIdempotencyKey records key -> fingerprint unless key exists; it
 	// then returns the existing fingerprint.
 	ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string, ttl time.Duration) (existing string, err error)
@@ -60,6 +62,7 @@ func (s *Service) OnDelete(f OnDelete) { s.onDelete = append(s.onDelete, f) }
 type CreateInput struct {
 	UserID string
 	Profile
+	Source string // sign-up flows only; see User.Source
 }
 
 // IdempotencyTTL is how long an Idempotency-Key is remembered.
@@ -93,7 +96,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	u := User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
-		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), IdempotencyKey: idemKey}
+		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), IdempotencyKey: idemKey, Source: in.Source}
 	old, err := s.store.PutUserIfAbsent(ctx, u)
 	if apierror.Is(err, apierror.UserExists) && old != nil {
 		switch {
@@ -123,8 +126,9 @@ func validateIdemKey(k string) error {
 	return nil
 }
 
-func fingerprint(in CreateInput) string {
-	b, _ := json.Marshal(in)
+// fingerprint identifies a request body for idempotency checks.
+func fingerprint(v any) string {
+	b, _ := json.Marshal(v)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
@@ -148,17 +152,7 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id string, patch
 	if err := p.SelfOrAdmin(id); err != nil {
 		return User{}, err
 	}
-	check := Profile{}
-	if patch.Nickname != nil {
-		check.Nickname = *patch.Nickname
-	}
-	if patch.AvatarURL != nil {
-		check.AvatarURL = *patch.AvatarURL
-	}
-	if patch.Metadata != nil {
-		check.Metadata = *patch.Metadata
-	}
-	if err := check.Validate(); err != nil {
+	if err := patch.profile().Validate(); err != nil {
 		return User{}, err
 	}
 	if patch.Nickname == nil && patch.AvatarURL == nil && patch.Metadata == nil {

@@ -28,6 +28,10 @@ type User struct {
 	Gen int64 `json:"-"`
 	// IdempotencyKey is the key of the create call that made this user.
 	IdempotencyKey string `json:"-"`
+	// Source names the external identity a sign-up flow created this user
+	// for (e.g. "cognito:<pool id>:<sub>"); empty for users made over REST.
+	// A repeated sign-up event is recognised by it.
+	Source string `json:"-"`
 }
 
 // Limits, documented in docs/openapi.yaml and README.
