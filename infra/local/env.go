@@ -78,6 +78,16 @@ func (r *Resolver) value(v any) (string, error) {
 		if sub, ok := x["Fn::Sub"]; ok {
 			return r.sub(sub)
 		}
+		if f, ok := x["Fn::If"].([]any); ok && len(f) == 3 {
+			yes, err := r.Condition(fmt.Sprint(f[0]))
+			if err != nil {
+				return "", err
+			}
+			if yes {
+				return r.value(f[1])
+			}
+			return r.value(f[2])
+		}
 		if j, ok := x["Fn::Join"].([]any); ok && len(j) == 2 {
 			parts, _ := j[1].([]any)
 			var out []string
@@ -98,6 +108,54 @@ func (r *Resolver) value(v any) (string, error) {
 		return "", fmt.Errorf("local: cannot resolve %v locally", keys)
 	}
 	return "", fmt.Errorf("local: cannot resolve %T", v)
+}
+
+// Condition evaluates one of the template's Conditions with the local
+// parameter values (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition).
+func (r *Resolver) Condition(name string) (bool, error) {
+	c, ok := r.Tmpl.Conditions[name]
+	if !ok {
+		return false, fmt.Errorf("local: no condition %q", name)
+	}
+	return r.cond(c)
+}
+
+func (r *Resolver) cond(v any) (bool, error) {
+	m, _ := v.(map[string]any)
+	if name, ok := m["Condition"].(string); ok {
+		return r.Condition(name)
+	}
+	if eq, ok := m["Fn::Equals"].([]any); ok && len(eq) == 2 {
+		a, err := r.value(eq[0])
+		if err != nil {
+			return false, err
+		}
+		b, err := r.value(eq[1])
+		return a == b, err
+	}
+	if not, ok := m["Fn::Not"].([]any); ok && len(not) == 1 {
+		c, err := r.cond(not[0])
+		return !c, err
+	}
+	and, isAnd := m["Fn::And"].([]any)
+	or, isOr := m["Fn::Or"].([]any)
+	if isAnd || isOr {
+		all := append(and, or...)
+		for _, c := range all {
+			v, err := r.cond(c)
+			if err != nil {
+				return false, err
+			}
+			if isOr && v {
+				return true, nil
+			}
+			if isAnd && !v {
+				return false, nil
+			}
+		}
+		return isAnd, nil
+	}
+	return false, fmt.Errorf("local: cannot evaluate condition %v", v)
 }
 
 func (r *Resolver) ref(name string) (string, error) {

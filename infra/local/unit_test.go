@@ -213,4 +213,29 @@ func TestResolver(t *testing.T) {
 	if _, err := r.Value(map[string]any{"Ref": "Nope"}); err == nil {
 		t.Error("unknown !Ref resolved")
 	}
+
+	// Conditions follow the parameters: the default has no user pool, so
+	// the Cognito issuer is empty; an existing pool id fills it in.
+	var tokenEnv map[string]any
+	for _, f := range tmpl.Functions() {
+		if f.LogicalID == "TokenFunction" {
+			tokenEnv = f.Environment
+		}
+	}
+	for _, tc := range []struct {
+		pool, want string
+	}{
+		{"none", ""},
+		{"us-east-1_AbC123", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"},
+	} {
+		r.Params = map[string]string{"CognitoUserPool": tc.pool}
+		got, err := r.Value(tokenEnv["COGNITO_ISSUER"])
+		if err != nil || got != tc.want {
+			t.Errorf("pool %s: COGNITO_ISSUER = %q, %v; want %q", tc.pool, got, err, tc.want)
+		}
+	}
+	r.Params = nil
+	if _, err := r.Condition("Nope"); err == nil {
+		t.Error("unknown condition evaluated")
+	}
 }

@@ -23,6 +23,7 @@ import (
 type Template struct {
 	Globals    map[string]any
 	Parameters map[string]map[string]any
+	Conditions map[string]any
 	Resources  map[string]Resource
 	Outputs    map[string]any
 }
@@ -71,6 +72,7 @@ func Parse(b []byte) (*Template, error) {
 	t := &Template{Resources: map[string]Resource{}, Parameters: map[string]map[string]any{}}
 	t.Globals, _ = m["Globals"].(map[string]any)
 	t.Outputs, _ = m["Outputs"].(map[string]any)
+	t.Conditions, _ = m["Conditions"].(map[string]any)
 	if ps, ok := m["Parameters"].(map[string]any); ok {
 		for k, v := range ps {
 			t.Parameters[k], _ = v.(map[string]any)

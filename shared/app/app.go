@@ -31,20 +31,29 @@ type App struct {
 // Load builds the dependencies. On failure it logs and exits: this runs
 // during INIT, where failing fast makes Lambda report the init error.
 func Load(ctx context.Context, function string) *App {
+	a := LoadStore(ctx, function)
+	key, err := config.SigningKey(ctx, a.AWS)
+	if err != nil {
+		fail(a.Log, "load signing key", err)
+	}
+	a.Tokens, a.Cursors, err = config.Keys(key)
+	if err != nil {
+		fail(a.Log, "derive keys", err)
+	}
+	return a
+}
+
+// LoadStore builds the logger, AWS configuration and store only, for
+// functions that neither issue tokens nor page with cursors (the sign-up
+// trigger: no Secrets Manager call in its cold start, which counts
+// against Cognito's 5-second limit, and no permission to read the key).
+func LoadStore(ctx context.Context, function string) *App {
 	log := logging.New(function)
 	cfg, err := awsclient.Load(ctx)
 	if err != nil {
 		fail(log, "load aws config", err)
 	}
-	key, err := config.SigningKey(ctx, cfg)
-	if err != nil {
-		fail(log, "load signing key", err)
-	}
-	tokens, cursors, err := config.Keys(key)
-	if err != nil {
-		fail(log, "derive keys", err)
-	}
-	return &App{Log: log, AWS: cfg, DB: store.New(dynamodb.NewFromConfig(cfg), store.TablesFromEnv()), Tokens: tokens, Cursors: cursors}
+	return &App{Log: log, AWS: cfg, DB: store.New(dynamodb.NewFromConfig(cfg), store.TablesFromEnv())}
 }
 
 func fail(log *slog.Logger, what string, err error) {

@@ -1,0 +1,23 @@
+// Command cognitosignup is the Cognito User Pool PostConfirmation trigger:
+// it creates the chat account of every sign-up (README, "Sign-up flows").
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/signup"
+	"github.com/tokenim/tokenim/shared/users"
+)
+
+func main() {
+	ctx := context.Background()
+	a := app.LoadStore(ctx, "cognitosignup")
+	queue := signup.SQSQueue{Client: sqs.NewFromConfig(a.AWS), URL: os.Getenv("SIGNUP_QUEUE_URL")}
+	svc := signup.NewService(users.NewService(a.DB, nil, nil), queue, a.Log, signup.OptionsFromEnv())
+	lambda.Start(NewHandler(svc, a.Log).Handle)
+}

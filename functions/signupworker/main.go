@@ -1,0 +1,21 @@
+// Command signupworker creates the chat accounts of sign-ups the Cognito
+// trigger could not create at once (SignupQueue).
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/signup"
+	"github.com/tokenim/tokenim/shared/users"
+)
+
+func main() {
+	ctx := context.Background()
+	a := app.LoadStore(ctx, "signupworker")
+	// Retries never queue again: SQS redelivers the message itself.
+	svc := signup.NewService(users.NewService(a.DB, nil, nil), nil, a.Log, signup.OptionsFromEnv())
+	lambda.Start(NewHandler(svc, a.Log))
+}
