@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -112,6 +113,17 @@ func (s *Service) IssueUserToken(ctx context.Context, p Principal, userID string
 		return Issued{}, apierror.New(apierror.NotFound, "User %q was not found.", userID)
 	}
 	return s.tokens.IssueUser(userID, gen, ttl)
+}
+
+// IssueForUser mints a default-lifetime token for a user the caller has
+// itself established (e.g. a verified identity-provider token, then the
+// user created or found): gen is that user's generation as just read, so
+// no admin principal and no extra read are needed.
+func (s *Service) IssueForUser(userID string, gen int64) (Issued, error) {
+	if userID == "" || gen == 0 {
+		return Issued{}, errors.New("auth: issue for user: user id and generation are required")
+	}
+	return s.tokens.IssueUser(userID, gen, DefaultUserTTL)
 }
 
 // CreateCredential makes a new app credential (admins only, or the
