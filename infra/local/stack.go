@@ -168,6 +168,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		invokers[f.LogicalID] = p
 	}
 
+	// ctx2 lives as long as the stack: SQS pollers and asynchronous invokes.
+	ctx2, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+
 	restAPIs := t.RestAPIs()
 	if len(restAPIs) > 1 {
 		return nil, errors.New("local: the template has more than one REST API; one is supported")
@@ -185,6 +189,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		for prefix, h := range o.Extra {
 			s.REST.Handle(prefix, h)
 		}
+		s.REST.Handle(lambdaAPIPrefix, &lambdaAPI{invokers: invokers, stackName: o.StackName, log: o.Log.With("api", "lambda"), background: ctx2})
 		restMux.Handle("/", s.REST)
 	}
 	s.serve(restL, restMux, nil)
@@ -206,8 +211,6 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		wsL.Close()
 	}
 
-	ctx2, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
 	client := sqs.NewFromConfig(o.AWS)
 	for _, src := range t.SQSSources() {
 		if !src.Enabled {
