@@ -5,7 +5,7 @@ GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA)
 export EMULATOR ?= localstack
 
-.PHONY: build build-local dev test test-go bench lint docs-check clean credential
+.PHONY: build build-local dev test test-go bench lint docs-check clean credential signup
 
 ## build: every function's bootstrap for Lambda (linux/arm64) in build/<name>/
 build:
@@ -39,6 +39,16 @@ credential:
 	    --query "Stacks[0].Outputs[?OutputKey=='UsersTableName'].OutputValue" --output text) \
 	  && test -n "$$table" && test "$$table" != None \
 	  && go run ./infra/local/cmd/tokenim-admin credential -table "$$table" -name "make credential"
+
+## signup: deliver a Cognito sign-up to the local stack's trigger (make dev
+## running); SUB, NAME and EMAIL override the fixture's attributes.
+signup:
+	@python3 -c 'import json,os,sys; e=json.load(open("events/cognito-post-confirmation.json")); a=e["request"]["userAttributes"]; \
+	  [a.__setitem__(k, os.environ[v]) for k, v in (("sub","SUB"),("name","NAME"),("email","EMAIL")) if os.environ.get(v)]; \
+	  e["userName"]=a["sub"]; json.dump(e, open(".tokenim/signup-event.json","w"))'
+	@AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url http://127.0.0.1:3000 --region us-east-1 \
+	  --function-name CognitoSignupFunction --payload fileb://.tokenim/signup-event.json .tokenim/signup-reply.json >/dev/null
+	@echo "trigger replied (the event, unchanged):"; cat .tokenim/signup-reply.json; echo
 
 lint:
 	go vet ./...
