@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,27 +13,62 @@ import (
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/httpapi"
+	"github.com/tokenim/tokenim/shared/idtoken"
+	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/strictjson"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
+// Exchange is what the token-exchange grant needs. A zero Exchange (or a
+// verifier without an issuer) turns the grant off.
+type Exchange struct {
+	Verifier *idtoken.Verifier
+	Users    *users.Service
+	// Mapping names the chat user; it must be the sign-up trigger's, so
+	// both paths reach the same account.
+	Mapping signup.Mapping
+}
+
 // NewHandler builds the token function's routes.
-func NewHandler(a *auth.Service, log *slog.Logger) *httpapi.Handler {
-	h := &handler{auth: a}
+func NewHandler(a *auth.Service, ex Exchange, log *slog.Logger) *httpapi.Handler {
+	h := &handler{auth: a, ex: ex}
 	return httpapi.New(log,
-		httpapi.Route{Method: "POST", Resource: "/v1/auth/token", Public: true, MaxBody: 4 << 10, Handler: h.token},
+		// 16 KB: a Cognito ID token with groups and custom attributes can pass 4 KB.
+		httpapi.Route{Method: "POST", Resource: "/v1/auth/token", Public: true, MaxBody: 16 << 10, Handler: h.token},
 		httpapi.Route{Method: "POST", Resource: "/v1/users/{user_id}/tokens", Handler: h.userToken},
 		httpapi.Route{Method: "POST", Resource: "/v1/credentials", Handler: h.createCredential},
 	)
 }
 
-type handler struct{ auth *auth.Service }
+type handler struct {
+	auth *auth.Service
+	ex   Exchange
+}
 
-// token implements RFC 6749 §4.4. The client authenticates with HTTP Basic
-// (client_secret_basic) or with client_id/client_secret in a form or JSON
-// body (client_secret_post).
+// RFC 8693 identifiers.
+const (
+	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	typeIDToken        = "urn:ietf:params:oauth:token-type:id_token"
+	typeAccessToken    = "urn:ietf:params:oauth:token-type:access_token"
+)
+
+// tokenParams are the token request's parameters, from a form or JSON.
+type tokenParams struct {
+	GrantType          string `json:"grant_type"`
+	ClientID           string `json:"client_id"`
+	ClientSecret       string `json:"client_secret"`
+	Scope              string `json:"scope"`
+	SubjectToken       string `json:"subject_token"`
+	SubjectTokenType   string `json:"subject_token_type"`
+	RequestedTokenType string `json:"requested_token_type"`
+}
+
+// token implements RFC 6749 §4.4 and RFC 8693. For client_credentials
+// the client authenticates with HTTP Basic (client_secret_basic) or with
+// client_id/client_secret in a form or JSON body (client_secret_post).
+// For token-exchange the Cognito ID token is the credential.
 func (h *handler) token(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	var grant, id, secret string
+	var p tokenParams
 	switch r.MediaType() {
 	case "application/x-www-form-urlencoded":
 		v, err := url.ParseQuery(string(r.Body()))
@@ -44,39 +80,94 @@ func (h *handler) token(ctx context.Context, r *httpapi.Request) (httpapi.Respon
 				return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "Parameter %q is repeated.", k)
 			}
 		}
-		grant, id, secret = v.Get("grant_type"), v.Get("client_id"), v.Get("client_secret")
-	case "application/json":
-		var b struct {
-			GrantType    string `json:"grant_type"`
-			ClientID     string `json:"client_id"`
-			ClientSecret string `json:"client_secret"`
-			Scope        string `json:"scope"`
+		if v.Has("actor_token") {
+			return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "Delegation (actor_token) is not supported.")
 		}
-		if err := strictjson.Decode(r.Body(), &b); err != nil {
+		p = tokenParams{GrantType: v.Get("grant_type"), ClientID: v.Get("client_id"), ClientSecret: v.Get("client_secret"),
+			SubjectToken: v.Get("subject_token"), SubjectTokenType: v.Get("subject_token_type"), RequestedTokenType: v.Get("requested_token_type")}
+	case "application/json":
+		if err := strictjson.Decode(r.Body(), &p); err != nil {
 			return httpapi.Response{}, err
 		}
-		grant, id, secret = b.GrantType, b.ClientID, b.ClientSecret
 	default:
 		return httpapi.Response{}, apierror.New(apierror.UnsupportedMediaType, "Content-Type must be application/x-www-form-urlencoded or application/json.")
 	}
+	switch p.GrantType {
+	case "":
+		return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "grant_type is required.")
+	case "client_credentials":
+		return h.clientCredentials(ctx, r, p)
+	case grantTokenExchange:
+		return h.exchange(ctx, r, p)
+	}
+	return httpapi.Response{}, apierror.New(apierror.UnsupportedGrant, "grant_type must be client_credentials or %s.", grantTokenExchange)
+}
+
+func (h *handler) clientCredentials(ctx context.Context, r *httpapi.Request, p tokenParams) (httpapi.Response, error) {
+	id, secret := p.ClientID, p.ClientSecret
 	if bid, bsec, ok := basicAuth(r.Header("Authorization")); ok {
 		if id != "" || secret != "" {
 			return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "Use one client authentication method, not two.")
 		}
 		id, secret = bid, bsec
 	}
-	if grant == "" {
-		return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "grant_type is required.")
-	}
-	if grant != "client_credentials" {
-		return httpapi.Response{}, apierror.New(apierror.UnsupportedGrant, "Only grant_type=client_credentials is supported.")
-	}
 	issued, err := h.auth.ClientCredentials(ctx, id, secret)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	// RFC 6749 §5.1: the token response must not be cached.
-	return httpapi.Response{Status: http.StatusOK, Body: issued, Headers: map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache"}}, nil
+	return noStore(http.StatusOK, issued), nil
+}
+
+// exchange trades a Cognito ID token for a user token (RFC 8693). The
+// user is created if the sign-up trigger has not (yet) done it, so a
+// user can chat the moment they sign up; an id that belongs to another
+// identity is refused, so a second identity mapping onto it cannot act
+// as its user.
+func (h *handler) exchange(ctx context.Context, r *httpapi.Request, p tokenParams) (httpapi.Response, error) {
+	if !h.ex.Verifier.Enabled() {
+		return httpapi.Response{}, apierror.New(apierror.UnsupportedGrant, "Token exchange is not configured on this deployment (no Cognito issuer).")
+	}
+	switch {
+	case p.ClientID != "" || p.ClientSecret != "" || r.Header("Authorization") != "":
+		return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "Token exchange takes no client authentication: the ID token is the credential.")
+	case p.SubjectToken == "":
+		return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "subject_token is required.")
+	case p.SubjectTokenType == "":
+		return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "subject_token_type is required.")
+	case p.SubjectTokenType != typeIDToken:
+		return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "subject_token_type must be %s.", typeIDToken)
+	case p.RequestedTokenType != "" && p.RequestedTokenType != typeAccessToken:
+		return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "requested_token_type must be %s.", typeAccessToken)
+	}
+	id, err := h.ex.Verifier.Verify(ctx, p.SubjectToken)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	in, _, err := h.ex.Mapping.Account(signup.CognitoSource(id.UserPoolID(), id.Subject), id.Attributes)
+	if err != nil {
+		return httpapi.Response{}, apierror.New(apierror.InvalidGrant, "The ID token names no usable chat user: %s", apierror.Public(err).Message)
+	}
+	u, _, err := h.ex.Users.Ensure(ctx, in)
+	if apierror.Is(err, apierror.UserExists) {
+		return httpapi.Response{}, apierror.New(apierror.Forbidden, "User %q belongs to another identity.", in.UserID)
+	}
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	issued, err := h.auth.IssueForUser(u.UserID, u.Gen)
+	if err != nil {
+		return httpapi.Response{}, fmt.Errorf("token: exchange: %w", err)
+	}
+	return noStore(http.StatusOK, struct {
+		auth.Issued
+		IssuedTokenType string `json:"issued_token_type"`
+		UserID          string `json:"user_id"`
+	}{issued, typeAccessToken, u.UserID}), nil
+}
+
+// noStore is a token response: RFC 6749 §5.1 says it must not be cached.
+func noStore(status int, body any) httpapi.Response {
+	return httpapi.Response{Status: status, Body: body, Headers: map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache"}}
 }
 
 func basicAuth(h string) (string, string, bool) {

@@ -32,7 +32,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{env: env, handler: NewHandler(a, logging.NewTo(io.Discard, "token")).Handle, auth: a, keyID: c.KeyID, secret: secret}
+	return &fixture{env: env, handler: NewHandler(a, Exchange{}, logging.NewTo(io.Discard, "token")).Handle, auth: a, keyID: c.KeyID, secret: secret}
 }
 
 func tokenReq(contentType, body string, headers map[string]string) testenv.REST {
@@ -45,7 +45,7 @@ func tokenReq(contentType, body string, headers map[string]string) testenv.REST 
 
 func TestRoutesMatchTemplate(t *testing.T) {
 	env := testenv.Get(t)
-	h := NewHandler(nil, logging.NewTo(io.Discard, "token"))
+	h := NewHandler(nil, Exchange{}, logging.NewTo(io.Discard, "token"))
 	if got, want := h.Routes(), env.Template.RestRoutesOf("TokenFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}

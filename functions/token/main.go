@@ -1,19 +1,30 @@
-// Command token serves the OAuth2 token endpoint, user-token issuance and
-// app-credential management.
+// Command token serves the OAuth2 token endpoint (client credentials and
+// Cognito ID-token exchange), user-token issuance and app-credential
+// management.
 package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tokenim/tokenim/shared/app"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/idtoken"
+	"github.com/tokenim/tokenim/shared/signup"
+	"github.com/tokenim/tokenim/shared/users"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "token")
-	h := NewHandler(auth.NewService(a.Tokens, a.DB, a.DB), a.Log)
+	v, err := idtoken.New(idtoken.ConfigFromEnv(a.Log))
+	if err != nil {
+		a.Log.Error("init failed", "step", "cognito id-token verifier", "err", err.Error())
+		os.Exit(1)
+	}
+	ex := Exchange{Verifier: v, Users: users.NewService(a.DB, a.Cursors, nil), Mapping: signup.MappingFromEnv()}
+	h := NewHandler(auth.NewService(a.Tokens, a.DB, a.DB), ex, a.Log)
 	lambda.Start(h.Handle)
 }
