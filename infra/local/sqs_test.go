@@ -66,7 +66,7 @@ func TestSQSTrigger(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clear(dead)
 			send(tc.bodies...)
-			ok := eventually(30*time.Second, func() bool {
+			ok := eventually(60*time.Second, func() bool {
 				drainDLQ()
 				return queueEmpty() && len(dead) == len(tc.wantDead)
 			})
