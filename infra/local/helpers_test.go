@@ -95,6 +95,15 @@ func (r reply) errorCode() string {
 	return c
 }
 
+// doString is do with a string body ("" sends none).
+func doString(t *testing.T, method, url string, headers map[string]string, body string) reply {
+	t.Helper()
+	if body == "" {
+		return do(t, method, url, headers, nil)
+	}
+	return do(t, method, url, headers, strings.NewReader(body))
+}
+
 func do(t *testing.T, method, url string, headers map[string]string, body io.Reader) reply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)

@@ -84,16 +84,7 @@ func TestRESTWithTemplate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var body *strings.Reader
-			if tc.body != "" {
-				body = strings.NewReader(tc.body)
-			}
-			var r reply
-			if body != nil {
-				r = do(t, tc.method, s.RESTURL+tc.path, tc.headers, body)
-			} else {
-				r = do(t, tc.method, s.RESTURL+tc.path, tc.headers, nil)
-			}
+			r := doString(t, tc.method, s.RESTURL+tc.path, tc.headers, tc.body)
 			if r.status != tc.status || r.errorCode() != tc.code {
 				t.Fatalf("got %d %s, want %d %q", r.status, r.body, tc.status, tc.code)
 			}

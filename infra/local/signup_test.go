@@ -121,16 +121,7 @@ func TestLambdaInvokeAPI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var body *strings.Reader
-			if tc.body != "" {
-				body = strings.NewReader(tc.body)
-			}
-			var r reply
-			if body != nil {
-				r = do(t, tc.method, tc.url, tc.headers, body)
-			} else {
-				r = do(t, tc.method, tc.url, tc.headers, nil)
-			}
+			r := doString(t, tc.method, tc.url, tc.headers, tc.body)
 			if r.status != tc.status || r.header.Get("x-amzn-ErrorType") != tc.errType {
 				t.Fatalf("got %d %q %s, want %d %q", r.status, r.header.Get("x-amzn-ErrorType"), r.body, tc.status, tc.errType)
 			}
