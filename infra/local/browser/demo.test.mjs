@@ -101,6 +101,8 @@ test("a recall reaches bob's open DM in place, not as a new bubble", { skip: !pu
   for (const page of [alice, bob]) {
     await page.fill("#dm-input", page === alice ? "bob" : "alice");
     await page.click("#dm-form button");
+    // Count bubbles only once the DM's history is on the page.
+    await page.waitForFunction(() => window.demo.loaded.has("dm:alice:bob"), null, { timeout: 15000 });
   }
   const text = `oops ${Date.now().toString(36)}`;
   await alice.fill("[data-testid=text]", text);

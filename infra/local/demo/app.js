@@ -15,6 +15,7 @@ const state = {
   pendingPeer: "",            // DM target before its first message
   messages: new Map(),        // conversation id -> Map(seq -> message)
   typing: new Map(),          // conversation id -> {user, until}
+  loaded: new Set(),          // conversation ids whose history has loaded
   connected: false, pongs: 0, pushes: 0,
 };
 window.demo = state;
@@ -227,8 +228,12 @@ async function loadHistory(id) {
     const page = await api.history(id);
     const map = new Map();
     for (const m of page.messages || []) map.set(m.seq, m);
-    for (const m of map.values()) applyEvent(map, m);
+    // Keep what arrived live while the page was in flight: the history
+    // request may have been answered before those messages existed.
+    for (const [seq, m] of state.messages.get(id) || []) if (!map.has(seq)) map.set(seq, m);
+    for (const m of [...map.values()].sort((a, b) => a.seq - b.seq)) applyEvent(map, m);
     state.messages.set(id, map);
+    state.loaded.add(id);
     render();
     markRead(id);
   } catch (e) { showError("history: " + e.message); }
