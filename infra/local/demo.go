@@ -30,11 +30,12 @@ func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/demo/local.json" {
 		d.mu.Lock()
 		pub := struct {
-			RESTURL      string     `json:"rest_url"`
-			WebSocketURL string     `json:"websocket_url"`
-			DemoUsers    []DemoUser `json:"demo_users"`
-			DemoGroupID  string     `json:"demo_group_id"`
-		}{d.info.RESTURL, d.info.WebSocketURL, d.info.DemoUsers, d.info.DemoGroupID}
+			RESTURL      string        `json:"rest_url"`
+			WebSocketURL string        `json:"websocket_url"`
+			DemoUsers    []DemoUser    `json:"demo_users"`
+			DemoGroupID  string        `json:"demo_group_id"`
+			UserPool     *UserPoolInfo `json:"user_pool,omitempty"`
+		}{d.info.RESTURL, d.info.WebSocketURL, d.info.DemoUsers, d.info.DemoGroupID, d.info.UserPool}
 		d.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

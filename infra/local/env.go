@@ -29,6 +29,10 @@ type Resolver struct {
 	// APIs maps an API's logical id to its local base URL
 	// (http://127.0.0.1:3001 for the WebSocket API).
 	APIs map[string]string
+	// Refs gives !Ref of resources the local stack stands in for (the
+	// user pool and its client); Rewrites replaces AWS URLs in resolved
+	// values with local ones (the pool's issuer).
+	Refs, Rewrites map[string]string
 }
 
 // APIID is the id !Ref gives an API locally; URLs built from it are
@@ -176,6 +180,9 @@ func (r *Resolver) ref(name string) (string, error) {
 	if v, ok := r.Param(name); ok {
 		return v, nil
 	}
+	if v, ok := r.Refs[name]; ok {
+		return v, nil
+	}
 	if v, ok := r.Res.Ref(name); ok {
 		return v, nil
 	}
@@ -259,6 +266,9 @@ var executeAPI = regexp.MustCompile(`(https|wss)://([a-z0-9-]+)\.execute-api\.[a
 // rewriteURLs points execute-api URLs of local APIs at the local gateways:
 // https://<id>.execute-api... -> http://127.0.0.1:port, wss:// -> ws://.
 func (r *Resolver) rewriteURLs(s string) string {
+	for from, to := range r.Rewrites {
+		s = strings.ReplaceAll(s, from, to)
+	}
 	return executeAPI.ReplaceAllStringFunc(s, func(m string) string {
 		sm := executeAPI.FindStringSubmatch(m)
 		for logical, base := range r.APIs {

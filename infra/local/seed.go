@@ -26,6 +26,17 @@ type Info struct {
 	Admin        AdminCred  `json:"admin"`
 	DemoUsers    []DemoUser `json:"demo_users"`
 	DemoGroupID  string     `json:"demo_group_id"`
+	// UserPool is the local stand-in for the template's Cognito user pool.
+	UserPool *UserPoolInfo `json:"user_pool,omitempty"`
+}
+
+// UserPoolInfo says where the local user pool is (docs/local.md).
+type UserPoolInfo struct {
+	PoolID    string `json:"pool_id"`
+	ClientID  string `json:"client_id"`
+	Issuer    string `json:"issuer"`
+	SignUpURL string `json:"signup_url"`
+	SignInURL string `json:"signin_url"`
 }
 
 // AdminCred is an app credential (the secret is shown once, here).

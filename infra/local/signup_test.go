@@ -134,3 +134,67 @@ func TestLambdaInvokeAPI(t *testing.T) {
 		t.Fatalf("function error: %d %v %s", r.status, r.header, r.body)
 	}
 }
+
+// TestLocalUserPool: with CognitoUserPool=create the local stack stands
+// in for the pool: a sign-up runs the real trigger, and the ID token it
+// issues is exchanged by the real token function for a chat token.
+func TestLocalUserPool(t *testing.T) {
+	s := startStack(t, nil, func(o *Options) { o.Params = map[string]string{"CognitoUserPool": "create"} })
+	if s.UserPool == nil {
+		t.Fatal("no local user pool")
+	}
+	pool := s.UserPool.Info()
+	if got := s.Env["TokenFunction"]["COGNITO_ISSUER"]; got != pool.Issuer {
+		t.Fatalf("token function trusts %q, the local pool is %q", got, pool.Issuer)
+	}
+	username := testenv.ID("zoe") + "@example.com"
+	r := doString(t, "POST", pool.SignUpURL, nil, `{"username":"`+username+`","attributes":{"name":"Zoe","email":"`+username+`"}}`)
+	if r.status != 200 {
+		t.Fatalf("sign-up: %d %s\n%s", r.status, r.body, s.out)
+	}
+	sub, idToken := r.json["user_sub"].(string), r.json["id_token"].(string)
+
+	admin := map[string]string{"Authorization": "Bearer " + s.adminToken(t)}
+	if u := do(t, "GET", s.RESTURL+"/v1/users/"+sub, admin, nil); u.status != 200 || u.json["nickname"] != "Zoe" {
+		t.Fatalf("the trigger did not create the chat user: %d %s", u.status, u.body)
+	}
+	exchange := func(tok string) reply {
+		return doString(t, "POST", s.RESTURL+"/v1/auth/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token&subject_token="+tok)
+	}
+	x := exchange(idToken)
+	if x.status != 200 || x.json["user_id"] != sub {
+		t.Fatalf("exchange: %d %s", x.status, x.body)
+	}
+	me := do(t, "GET", s.RESTURL+"/v1/users/"+sub, map[string]string{"Authorization": "Bearer " + x.json["access_token"].(string)}, nil)
+	if me.status != 200 {
+		t.Fatalf("the exchanged token does not work: %d %s", me.status, me.body)
+	}
+	in := doString(t, "POST", pool.SignInURL, nil, `{"username":"`+username+`"}`)
+	if in.status != 200 || exchange(in.json["id_token"].(string)).json["user_id"] != sub {
+		t.Fatalf("sign-in: %d %s", in.status, in.body)
+	}
+
+	tests := []struct {
+		name, url, body, errType string
+	}{
+		{"username taken", pool.SignUpURL, `{"username":"` + username + `"}`, "UsernameExistsException"},
+		{"sub cannot be chosen", pool.SignUpURL, `{"username":"x-` + username + `","attributes":{"sub":"alice"}}`, "InvalidParameterException"},
+		{"unknown user signs in", pool.SignInURL, `{"username":"nobody"}`, "UserNotFoundException"},
+		{"not JSON", pool.SignUpURL, `{`, "InvalidParameterException"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := doString(t, "POST", tc.url, nil, tc.body)
+			if r.status != 400 || r.json["__type"] != tc.errType {
+				t.Fatalf("got %d %s, want 400 %s", r.status, r.body, tc.errType)
+			}
+		})
+	}
+	// A token the pool did not sign is refused by the exchange.
+	parts := strings.Split(idToken, ".")
+	forged := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+	if f := exchange(forged); f.status != 400 || f.errorCode() != "invalid_grant" {
+		t.Fatalf("forged token: %d %s", f.status, f.body)
+	}
+}

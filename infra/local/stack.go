@@ -58,6 +58,7 @@ type Stack struct {
 	WS           *WSGateway
 	Pools        map[string]*runtime.Pool
 	SQS          []*SQSPoller
+	UserPool     *UserPool // the template's Cognito user pool, stood in for (nil: none)
 
 	servers []*http.Server
 	cancel  context.CancelFunc
@@ -140,6 +141,17 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		rv.APIs[a.LogicalID] = wsHTTP
 	}
 
+	// The template's Cognito user pool, if any, is stood in for locally:
+	// its !Ref and issuer URL resolve to the local pool.
+	s.UserPool, err = newUserPool(t, rv, s.RESTURL, o.Region)
+	if err != nil {
+		return nil, err
+	}
+	if s.UserPool != nil {
+		rv.Refs = s.UserPool.refs(t)
+		rv.Rewrites = map[string]string{s.UserPool.issuerOnAWS(o.Region): s.UserPool.Issuer}
+	}
+
 	invokers := map[string]Invoker{}
 	for _, f := range t.Functions() {
 		env, err := rv.FunctionEnv(f)
@@ -188,6 +200,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		for prefix, h := range o.Extra {
 			s.REST.Handle(prefix, h)
+		}
+		if s.UserPool != nil {
+			if err := s.UserPool.connect(invokers); err != nil {
+				return nil, err
+			}
+			s.REST.Handle(cognitoPrefix, s.UserPool)
 		}
 		s.REST.Handle(lambdaAPIPrefix, &lambdaAPI{invokers: invokers, stackName: o.StackName, log: o.Log.With("api", "lambda"), background: ctx2})
 		restMux.Handle("/", s.REST)

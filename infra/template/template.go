@@ -34,6 +34,7 @@ type Resource struct {
 	Type       string
 	Properties map[string]any
 	Metadata   map[string]any
+	Condition  string // the resource exists only if this condition holds ("" = always)
 }
 
 // Load parses the template at path.
@@ -85,6 +86,7 @@ func Parse(b []byte) (*Template, error) {
 		r.Type, _ = rm["Type"].(string)
 		r.Properties, _ = rm["Properties"].(map[string]any)
 		r.Metadata, _ = rm["Metadata"].(map[string]any)
+		r.Condition, _ = rm["Condition"].(string)
 		if r.Properties == nil {
 			r.Properties = map[string]any{}
 		}

@@ -55,6 +55,10 @@ func run() int {
 	seed := flag.Bool("seed", true, "create an admin credential, demo users and a demo group")
 	check := flag.Bool("check", false, "only check that no other instance runs and the ports are free")
 	quiet := flag.Bool("quiet", os.Getenv("TOKENIM_QUIET") != "", "do not print function logs (TOKENIM_QUIET)")
+	// Locally the template's Cognito user pool is stood in for by default,
+	// so the sign-up flows run without AWS (docs/local.md).
+	params := paramFlag{"CognitoUserPool": "create"}
+	flag.Var(params, "param", "template parameter override Name=Value (repeatable; default CognitoUserPool=create)")
 	flag.Parse()
 	if *binDir == "" {
 		*binDir = filepath.Join(*state, "bin")
@@ -111,7 +115,7 @@ func run() int {
 	var out = os.Stderr
 	demo := &local.Demo{}
 	opts := local.Options{Template: tmpl, AWS: cfg, Endpoint: endpoint, Prefix: *prefix, RESTAddr: *restAddr, WSAddr: *wsAddr,
-		BinDir: *binDir, Concurrency: *concurrency, Output: out, Log: log, Extra: map[string]http.Handler{"/demo": demo}}
+		BinDir: *binDir, Concurrency: *concurrency, Output: out, Log: log, Extra: map[string]http.Handler{"/demo": demo}, Params: params}
 	if *quiet {
 		opts.Output = devNull{}
 	}
@@ -139,6 +143,9 @@ func run() int {
 			fmt.Fprintf(os.Stderr, "tokenim-local: WARNING: demo data incomplete: %v\n", err)
 		}
 		info = seeded
+	}
+	if s.UserPool != nil {
+		info.UserPool = s.UserPool.Info()
 	}
 	demo.SetInfo(info)
 	infoPath := filepath.Join(*state, "local.json")
@@ -171,6 +178,10 @@ func banner(info local.Info, infoPath string, s *local.Stack) {
 	if info.DemoGroupID != "" {
 		fmt.Fprintf(&b, "  Demo group     %s\n", info.DemoGroupID)
 	}
+	if p := info.UserPool; p != nil {
+		fmt.Fprintf(&b, "\n  Cognito stand-in  pool %s, app client %s (sign up in the demo, or make signup)\n", p.PoolID, p.ClientID)
+		fmt.Fprintf(&b, "    curl -s -d '{\"username\":\"zoe\",\"attributes\":{\"name\":\"Zoe\"}}' %s\n", p.SignUpURL)
+	}
 	fmt.Fprintf(&b, "\n  Everything above, with user tokens: %s\n", infoPath)
 	fmt.Fprintf(&b, "  Serving %d routes and triggers from template.yaml. Ctrl-C stops it all.\n\n", len(s.Served()))
 	fmt.Fprint(os.Stderr, b.String())
@@ -200,4 +211,18 @@ func lock(state, restAddr, wsAddr string) (func(), error) {
 	f.Truncate(0)
 	fmt.Fprintf(f, "pid %d, REST http://%s, WebSocket ws://%s\n", os.Getpid(), restAddr, wsAddr)
 	return func() { f.Close() }, nil
+}
+
+// paramFlag collects -param Name=Value template parameter overrides.
+type paramFlag map[string]string
+
+func (p paramFlag) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p paramFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want Name=Value")
+	}
+	p[k] = val
+	return nil
 }
