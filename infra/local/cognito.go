@@ -41,8 +41,8 @@ type UserPool struct {
 	triggerFn string  // the PostConfirmation function's logical id, or ""
 	trigger   Invoker // its sandboxes (set once the functions exist)
 	key       *rsa.PrivateKey
-	kid     string
-	now     func() time.Time
+	kid       string
+	now       func() time.Time
 
 	mu    sync.Mutex
 	users map[string]map[string]string // username -> attributes
