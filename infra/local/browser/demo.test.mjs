@@ -124,3 +124,25 @@ test("a recall reaches bob's open DM in place, not as a new bubble", { skip: !pu
   assert.match(await bob.textContent(`[data-conversation="dm:alice:bob"] .preview`), /alice recalled a message/);
   assert.deepEqual(errors, []);
 });
+
+test("a new user signs up through the local Cognito stand-in and chats at once", { skip: (!local.user_pool && "no user pool") || (!push && "push not enabled") }, async () => {
+  const alice = await open("alice");
+  const ctx = await browser.newContext();
+  const zoe = await ctx.newPage();
+  zoe.on("pageerror", (e) => errors.push(`zoe: ${e.message}`));
+  await zoe.goto(`${local.rest_url}/demo/`);
+  await zoe.fill("[data-testid=signup-name]", "Zoe");
+  await zoe.click("#signup-form button");
+  // Sign-up (trigger creates the account) -> ID token -> token exchange -> WebSocket.
+  await zoe.waitForFunction(() => window.demo && window.demo.connected, null, { timeout: 20000 });
+  const me = await zoe.textContent("[data-testid=me]");
+  assert.match(me, /^[0-9a-f-]{36}$/, "the chat user id is the Cognito sub");
+
+  await zoe.fill("#dm-input", "alice");
+  await zoe.click("#dm-form button");
+  const text = `hi from zoe ${Date.now().toString(36)}`;
+  await zoe.fill("[data-testid=text]", text);
+  await zoe.click("#send");
+  await alice.waitForFunction((t) => [...document.querySelectorAll("[data-conversation] .preview")].some((e) => e.textContent.includes(t)), text, { timeout: 15000 });
+  assert.deepEqual(errors, []);
+});

@@ -400,6 +400,32 @@ function start(userID, token) {
     const t = $("token-input").value.trim();
     if (t) start(subject(t), t);
   };
+  if (local.user_pool) {
+    $("signup-form").hidden = false;
+    $("signup-form").onsubmit = (ev) => { ev.preventDefault(); signUp(local.user_pool, $("signup-name").value.trim()); };
+  }
   const pick = (local.demo_users || []).find((u) => u.user_id === params.get("user"));
   if (pick) start(pick.user_id, pick.token);
 })();
+
+// signUp is what an app on Cognito does: sign the user up (the pool's
+// PostConfirmation trigger creates the chat account), then trade the ID
+// token for a chat token (RFC 8693 token exchange, no app backend).
+async function signUp(pool, name) {
+  if (!name) return;
+  try {
+    const username = name.toLowerCase().replace(/[^a-z0-9]+/g, "-") + "-" + Math.random().toString(36).slice(2, 7);
+    const up = await fetch(pool.signup_url, { method: "POST", body: JSON.stringify({ username, attributes: { name } }) });
+    const account = await up.json();
+    if (!up.ok) throw new Error(account.__type || up.status);
+    const form = new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+      subject_token: account.id_token,
+      subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+    });
+    const resp = await fetch(state.restURL + "/v1/auth/token", { method: "POST", body: form });
+    const tok = await resp.json();
+    if (!resp.ok) throw new Error((tok.error && tok.error.code) || resp.status);
+    start(tok.user_id, tok.access_token);
+  } catch (e) { $("login").append(Object.assign(document.createElement("p"), { className: "error", textContent: "sign-up: " + e.message })); }
+}
