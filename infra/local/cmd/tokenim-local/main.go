@@ -179,7 +179,7 @@ func banner(info local.Info, infoPath string, s *local.Stack) {
 		fmt.Fprintf(&b, "  Demo group     %s\n", info.DemoGroupID)
 	}
 	if p := info.UserPool; p != nil {
-		fmt.Fprintf(&b, "\n  Cognito stand-in  pool %s, app client %s (sign up in the demo, or make signup)\n", p.PoolID, p.ClientID)
+		fmt.Fprintf(&b, "\n  Cognito stand-in  pool %s, app client %s: sign up in the demo, or\n", p.PoolID, p.ClientID)
 		fmt.Fprintf(&b, "    curl -s -d '{\"username\":\"zoe\",\"attributes\":{\"name\":\"Zoe\"}}' %s\n", p.SignUpURL)
 	}
 	fmt.Fprintf(&b, "\n  Everything above, with user tokens: %s\n", infoPath)
