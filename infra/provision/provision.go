@@ -141,24 +141,27 @@ func keySchema(ks []template.KeyElement) []ddbtypes.KeySchemaElement {
 }
 
 // ensureSecret returns the ARN of secret name, creating it with a random
-// alphanumeric value (like GenerateSecretString) if absent.
+// alphanumeric value (like GenerateSecretString) if absent. It creates
+// first and describes only an existing secret: moto sometimes breaks the
+// connection while sending DescribeSecret's 404, which failed a whole test
+// binary's provisioning.
 func ensureSecret(ctx context.Context, sm *secretsmanager.Client, name string, length int) (string, error) {
-	got, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: &name})
-	if err == nil {
-		return aws.ToString(got.ARN), nil
-	}
-	var nf *smtypes.ResourceNotFoundException
-	if !errors.As(err, &nf) {
-		return "", fmt.Errorf("provision: describe secret %s: %w", name, err)
-	}
 	buf := make([]byte, length)
 	if _, err := rand.Read(buf); err != nil {
 		return "", err
 	}
 	value := hex.EncodeToString(buf)[:length]
 	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: &name, SecretString: &value})
-	if err != nil {
+	if err == nil {
+		return aws.ToString(out.ARN), nil
+	}
+	var exists *smtypes.ResourceExistsException
+	if !errors.As(err, &exists) {
 		return "", fmt.Errorf("provision: create secret %s: %w", name, err)
 	}
-	return aws.ToString(out.ARN), nil
+	got, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: &name})
+	if err != nil {
+		return "", fmt.Errorf("provision: describe secret %s: %w", name, err)
+	}
+	return aws.ToString(got.ARN), nil
 }
