@@ -4,7 +4,6 @@
 package signup
 
 import (
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -68,8 +67,9 @@ func (m Mapping) Account(source string, attrs map[string]string) (in users.Creat
 		nick = attrs["preferred_username"]
 	}
 	in.Nickname = truncateRunes(strings.ToValidUTF8(nick, ""), users.MaxNicknameRunes)
+	// Each value is kept only if users' own rules accept it.
 	if pic := attrs["picture"]; pic != "" {
-		if u, perr := url.Parse(pic); perr == nil && len(pic) <= users.MaxAvatarURLBytes && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		if (users.Profile{AvatarURL: pic}).Validate() == nil {
 			in.AvatarURL = pic
 		} else {
 			dropped = append(dropped, "picture")
@@ -80,15 +80,13 @@ func (m Mapping) Account(source string, attrs map[string]string) (in users.Creat
 		if !ok {
 			continue
 		}
-		switch {
-		case len(in.Metadata) >= users.MaxMetadataKeys, len(a) > users.MaxMetadataKey,
-			len(v) > users.MaxMetadataValue, !utf8.ValidString(a), !utf8.ValidString(v):
-			dropped = append(dropped, a)
-		default:
+		if len(in.Metadata) < users.MaxMetadataKeys && users.ValidateMetadata(map[string]string{a: v}) == nil {
 			if in.Metadata == nil {
 				in.Metadata = map[string]string{}
 			}
 			in.Metadata[a] = v
+		} else {
+			dropped = append(dropped, a)
 		}
 	}
 	sort.Strings(dropped)

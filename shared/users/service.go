@@ -94,9 +94,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 			return User{}, false, apierror.New(apierror.IdempotencyKeyReused, "This Idempotency-Key was used with a different request.")
 		}
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	u := User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
-		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), IdempotencyKey: idemKey, Source: in.Source}
+	u := s.newUser(in, idemKey)
 	old, err := s.store.PutUserIfAbsent(ctx, u)
 	if apierror.Is(err, apierror.UserExists) && old != nil {
 		switch {
@@ -112,6 +110,14 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 		return User{}, false, err
 	}
 	return u, true, nil
+}
+
+// newUser is a user about to be created: a fresh generation, now as both
+// timestamps.
+func (s *Service) newUser(in CreateInput, idemKey string) User {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	return User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
+		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), IdempotencyKey: idemKey, Source: in.Source}
 }
 
 func validateIdemKey(k string) error {

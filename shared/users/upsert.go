@@ -109,9 +109,7 @@ func (s *Service) Ensure(ctx context.Context, in CreateInput) (User, bool, error
 	if err := in.Profile.Validate(); err != nil {
 		return User{}, false, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	u := User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
-		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), Source: in.Source}
+	u := s.newUser(in, "")
 	old, err := s.store.PutUserIfAbsent(ctx, u)
 	if apierror.Is(err, apierror.UserExists) && old != nil && old.Source == in.Source {
 		return *old, old.Gen == u.Gen, nil // a repeat, or our own write seen by an SDK retry
