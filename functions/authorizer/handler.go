@@ -27,9 +27,18 @@ func NewHandler(a *auth.Service, log *slog.Logger) *Handler { return &Handler{au
 // (the UNAUTHORIZED gateway response); any other error would be a 500.
 var errUnauthorized = errors.New("Unauthorized")
 
-// Handle returns an Allow policy with the principal as context, or
-// "Unauthorized". Caching is off in the template (a deleted user's token
-// must stop at once), so the policy names just this method.
+// Handle returns an Allow policy with the principal as context, or refuses.
+// Caching is off in the template (a deleted user's token must stop at
+// once), so the policy names just this method.
+//
+// A request without a token is "Unauthorized" (401 unauthorized). A REST
+// request with a token that is not valid (malformed, expired, forged,
+// revoked, its user deleted) gets a Deny policy instead, which API Gateway
+// answers with the ACCESS_DENIED gateway response: the template makes that
+// 401 invalid_token with WWW-Authenticate: Bearer error="invalid_token"
+// (RFC 6750), so a client can tell "refresh your token" from "send one".
+// WebSocket APIs have no gateway responses (a Deny would be a bare 403), so
+// $connect keeps "Unauthorized" (401) for both, as docs/websocket.md says.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	token := bearer(ev)
 	p, err := h.auth.Authenticate(ctx, token)
@@ -40,19 +49,33 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 			return events.APIGatewayCustomAuthorizerResponse{}, err
 		}
 		h.log.InfoContext(ctx, "denied", "request_id", ev.RequestContext.RequestID, "code", string(code))
+		if code == apierror.InvalidToken && !isWebSocketConnect(ev.MethodArn) {
+			return policy(anonymous, "Deny", ev.MethodArn, nil), nil
+		}
 		return events.APIGatewayCustomAuthorizerResponse{}, errUnauthorized
 	}
+	return policy(principalID(p), "Allow", ev.MethodArn, p.ContextFields()), nil
+}
+
+// anonymous is the principal of a Deny: API Gateway requires one.
+const anonymous = "anonymous"
+
+func policy(principal, effect, methodArn string, context map[string]any) events.APIGatewayCustomAuthorizerResponse {
 	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: principalID(p),
+		PrincipalID: principal,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version: "2012-10-17",
 			Statement: []events.IAMPolicyStatement{{
-				Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{ev.MethodArn},
+				Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{methodArn},
 			}},
 		},
-		Context: p.ContextFields(),
-	}, nil
+		Context: context,
+	}
 }
+
+// isWebSocketConnect tells a WebSocket $connect authorization
+// (arn:...:<api>/<stage>/$connect) from a REST one (.../<stage>/<METHOD>/<path>).
+func isWebSocketConnect(methodArn string) bool { return strings.HasSuffix(methodArn, "/$connect") }
 
 func principalID(p auth.Principal) string {
 	if p.Kind == auth.KindAdmin {
@@ -63,7 +86,8 @@ func principalID(p auth.Principal) string {
 
 func bearer(ev events.APIGatewayCustomAuthorizerRequestTypeRequest) string {
 	for k, v := range ev.Headers {
-		if strings.EqualFold(k, "Authorization") && v != "" {
+		// "Bearer" alone (HTTP clients trim "Bearer ") carries no token.
+		if v = strings.TrimSpace(v); strings.EqualFold(k, "Authorization") && v != "" && !strings.EqualFold(v, "bearer") {
 			return v
 		}
 	}

@@ -11,6 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokenim/tokenim/shared/auth"
@@ -139,8 +142,10 @@ func TestAllows(t *testing.T) {
 	}
 }
 
-// TestDenies tries to break every token rule: each must be a 401
-// ("Unauthorized"), never an Allow.
+// TestDenies tries to break every token rule: none may be an Allow. No
+// token is "Unauthorized" (401 unauthorized); a token that is not valid is
+// a Deny on REST (ACCESS_DENIED: 401 invalid_token) and "Unauthorized" on
+// a WebSocket $connect, which has no gateway responses.
 func TestDenies(t *testing.T) {
 	f := newFixture(t)
 	id, tok := f.newUser(t)
@@ -153,6 +158,15 @@ func TestDenies(t *testing.T) {
 	if _, _, err := f.users.Create(context.Background(), admin, users.CreateInput{UserID: deletedID}, ""); err != nil {
 		t.Fatal(err)
 	}
+	revokedKey, revokedSecret, err := f.auth.CreateCredential(context.Background(), "revoked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := f.auth.ClientCredentials(context.Background(), revokedKey.KeyID, revokedSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoke(t, f, revokedKey.KeyID)
 	jwtKey := jwtKeyOf(t, f)
 	now := time.Now()
 	claims := func(aud, iss string, exp time.Time) jwt.Claims {
@@ -168,6 +182,8 @@ func TestDenies(t *testing.T) {
 		header string
 	}{
 		{"no token", ""},
+		{"Bearer without a token", "Bearer"},
+		{"Bearer and spaces", "Bearer   "},
 		{"not a jwt", "Bearer hello"},
 		{"expired", "Bearer " + sign(t, jwtKey, jwt.SigningMethodHS256, claims(auth.AudienceUser, "tokenim", now.Add(-time.Hour)))},
 		{"no expiry", "Bearer " + sign(t, jwtKey, jwt.SigningMethodHS256, auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: id, Issuer: "tokenim", Audience: jwt.ClaimStrings{auth.AudienceUser}}, Gen: genOf(t, f, id)})},
@@ -180,17 +196,51 @@ func TestDenies(t *testing.T) {
 		{"deleted (and recreated) user", "Bearer " + deletedTok},
 		{"user token claiming admin audience", "Bearer " + sign(t, jwtKey, jwt.SigningMethodHS256, auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: id, Issuer: "tokenim", Audience: jwt.ClaimStrings{auth.AudienceAdmin}, ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}})},
 	}
+	tests = append(tests, struct {
+		name   string
+		header string
+	}{"revoked credential", "Bearer " + revoked.Token})
+	const restArn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/v1/users/alice"
+	const wsArn = "arn:aws:execute-api:us-east-1:123456789012:ws123/prod/$connect"
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			out, errMsg := f.authorize(t, header(tc.header))
-			if errMsg != "Unauthorized" {
-				t.Fatalf("got %+v / %q, want Unauthorized", out, errMsg)
-			}
-		})
+		for _, arn := range []string{restArn, wsArn} {
+			t.Run(tc.name+" "+arn[strings.LastIndex(arn, ":")+1:], func(t *testing.T) {
+				out, errMsg := f.authorize(t, func(ev *events.APIGatewayCustomAuthorizerRequestTypeRequest) {
+					header(tc.header)(ev)
+					ev.MethodArn = arn
+				})
+				if strings.TrimSpace(strings.TrimPrefix(tc.header, "Bearer")) == "" || arn == wsArn {
+					if errMsg != "Unauthorized" {
+						t.Fatalf("got %+v / %q, want Unauthorized", out, errMsg)
+					}
+					return
+				}
+				st := out.PolicyDocument.Statement
+				if errMsg != "" || out.PrincipalID == "" || len(st) != 1 || st[0].Effect != "Deny" || len(st[0].Resource) != 1 || st[0].Resource[0] != arn {
+					t.Fatalf("got %+v / %q, want a Deny of %s", out, errMsg, arn)
+				}
+			})
+		}
 	}
 	// The good token still works (so the table above is not vacuous).
 	if _, errMsg := f.authorize(t, header("Bearer "+tok)); errMsg != "" {
 		t.Fatalf("valid token denied: %s", errMsg)
+	}
+}
+
+// revoke marks a credential revoked as an operator does (docs/data-model.md:
+// the revoked attribute of its item; there is no API for it).
+func revoke(t *testing.T, f *fixture, keyID string) {
+	t.Helper()
+	_, err := dynamodb.NewFromConfig(f.env.Cfg).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(f.env.Tables.Users),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CRED#" + keyID},
+			"sk": &types.AttributeValueMemberS{Value: "CRED"}},
+		UpdateExpression:          aws.String("SET revoked = :t"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

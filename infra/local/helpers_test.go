@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 
 	"github.com/tokenim/tokenim/infra/local/localtest"
@@ -195,4 +201,76 @@ func eventually(d time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// forge swaps a token's payload for another user's, keeping the signature.
+func forge(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return token + "x"
+	}
+	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"someone-else","aud":["tokenim:user"],"iss":"tokenim","exp":9999999999,"iat":1}`))
+	return parts[0] + "." + payload + "." + parts[2]
+}
+
+// expiredToken signs an hour-old token for userID with the stack's own
+// signing key (its Secrets Manager secret), as the token function would.
+func (s *testStack) expiredToken(t *testing.T, userID string) string {
+	t.Helper()
+	ctx := context.Background()
+	env := testenv.Get(t)
+	out, err := secretsmanager.NewFromConfig(env.Cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.Resources.Secrets["SigningKeySecret"])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := s.db.UserGen(ctx, userID)
+	if err != nil || gen == 0 {
+		t.Fatalf("gen of %s: %d %v", userID, gen, err)
+	}
+	now := time.Now()
+	claims := auth.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: userID, Issuer: "tokenim", Audience: jwt.ClaimStrings{auth.AudienceUser},
+		IssuedAt: jwt.NewNumericDate(now.Add(-2 * time.Hour)), ExpiresAt: jwt.NewNumericDate(now.Add(-time.Hour))}, Gen: gen}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(testenv.JWTKey([]byte(aws.ToString(out.SecretString))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// revokedAdminToken is an admin token whose credential was then revoked
+// (the revoked attribute of its item, docs/data-model.md).
+func (s *testStack) revokedAdminToken(t *testing.T) string {
+	t.Helper()
+	c, secret, err := auth.NewService(nil, s.db, s.db).CreateCredential(context.Background(), "revoked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "POST", s.RESTURL+"/v1/auth/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		strings.NewReader("grant_type=client_credentials&client_id="+c.KeyID+"&client_secret="+secret))
+	tok, _ := r.json["access_token"].(string)
+	if r.status != 200 || tok == "" {
+		t.Fatalf("token: %d %s", r.status, r.body)
+	}
+	_, err = dynamodb.NewFromConfig(testenv.Get(t).Cfg).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Resources.Tables["UsersTable"]),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CRED#" + c.KeyID},
+			"sk": &types.AttributeValueMemberS{Value: "CRED"}},
+		UpdateExpression:          aws.String("SET revoked = :t"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// deletedUserToken is a token for a user who was then deleted.
+func (s *testStack) deletedUserToken(t *testing.T, admin string) string {
+	t.Helper()
+	id := testenv.ID("gone")
+	tok := s.userToken(t, admin, id)
+	if r := do(t, "DELETE", s.RESTURL+"/v1/users/"+id, map[string]string{"Authorization": "Bearer " + admin}, nil); r.status >= 300 {
+		t.Fatalf("delete user: %d %s", r.status, r.body)
+	}
+	return tok
 }

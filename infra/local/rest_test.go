@@ -59,7 +59,7 @@ func TestRESTWithTemplate(t *testing.T) {
 	admin := s.adminToken(t)
 	bearer := map[string]string{"Authorization": "Bearer " + admin}
 	user := testenv.ID("rest")
-	s.userToken(t, admin, user)
+	userTok := s.userToken(t, admin, user)
 
 	tests := []struct {
 		name    string
@@ -75,7 +75,12 @@ func TestRESTWithTemplate(t *testing.T) {
 		{"list with query", "GET", "/v1/users?limit=1&limit=2", bearer, "", 200, ""},
 		{"no token", "GET", "/v1/users/" + user, nil, "", 401, "unauthorized"},
 		{"empty Authorization", "GET", "/v1/users/" + user, map[string]string{"Authorization": ""}, "", 401, "unauthorized"},
-		{"bad token", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer nonsense"}, "", 401, "unauthorized"},
+		{"empty bearer", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer "}, "", 401, "unauthorized"},
+		{"malformed token", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer nonsense"}, "", 401, "invalid_token"},
+		{"forged token", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer " + forge(userTok)}, "", 401, "invalid_token"},
+		{"expired token", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer " + s.expiredToken(t, user)}, "", 401, "invalid_token"},
+		{"revoked credential", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer " + s.revokedAdminToken(t)}, "", 401, "invalid_token"},
+		{"deleted user", "GET", "/v1/users/" + user, map[string]string{"Authorization": "Bearer " + s.deletedUserToken(t, admin)}, "", 401, "invalid_token"},
 		{"unknown route", "GET", "/v1/nothing", bearer, "", 404, "route_not_found"},
 		{"unknown route, no token", "GET", "/nope", nil, "", 404, "route_not_found"},
 		{"wrong method", "PUT", "/v1/users", bearer, "", 404, "route_not_found"},
@@ -94,8 +99,10 @@ func TestRESTWithTemplate(t *testing.T) {
 					t.Errorf("request_id %v, header %q", e["request_id"], r.header.Get("x-amzn-RequestId"))
 				}
 			}
-			if tc.status == 401 && tc.code == "unauthorized" && r.header.Get("WWW-Authenticate") != "Bearer" {
-				t.Errorf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+			// RFC 6750: a bare challenge when no token came, error="invalid_token" for a bad one.
+			wantChallenge, bearerCode := map[string]string{"unauthorized": "Bearer", "invalid_token": `Bearer error="invalid_token"`}[tc.code]
+			if bearerCode && r.header.Get("WWW-Authenticate") != wantChallenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", r.header.Get("WWW-Authenticate"), wantChallenge)
 			}
 		})
 	}
