@@ -54,8 +54,6 @@ const (
 	// 404
 	NotFound      Code = "not_found"
 	RouteNotFound Code = "route_not_found"
-	// 405
-	MethodNotAllowed Code = "method_not_allowed"
 	// 409
 	Conflict             Code = "conflict"
 	UserExists           Code = "user_exists"
@@ -90,8 +88,7 @@ var statuses = map[Code]int{
 	Unauthorized:  401, InvalidToken: 401, InvalidClient: 401,
 	Forbidden: 403, Muted: 403,
 	NotFound: 404, RouteNotFound: 404,
-	MethodNotAllowed: 405,
-	Conflict:         409, UserExists: 409, GroupExists: 409, IdempotencyKeyReused: 409, MessageRecalled: 409,
+	Conflict: 409, UserExists: 409, GroupExists: 409, IdempotencyKeyReused: 409, MessageRecalled: 409,
 	PayloadTooLarge:      413,
 	UnsupportedMediaType: 415,
 	RateLimited:          429, QuotaExceeded: 429,
