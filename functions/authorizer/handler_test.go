@@ -11,9 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokenim/tokenim/shared/auth"
@@ -166,7 +163,7 @@ func TestDenies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoke(t, f, revokedKey.KeyID)
+	testenv.RevokeCredential(t, f.env.Cfg, f.env.Tables.Users, revokedKey.KeyID)
 	jwtKey := jwtKeyOf(t, f)
 	now := time.Now()
 	claims := func(aud, iss string, exp time.Time) jwt.Claims {
@@ -225,22 +222,6 @@ func TestDenies(t *testing.T) {
 	// The good token still works (so the table above is not vacuous).
 	if _, errMsg := f.authorize(t, header("Bearer "+tok)); errMsg != "" {
 		t.Fatalf("valid token denied: %s", errMsg)
-	}
-}
-
-// revoke marks a credential revoked as an operator does (docs/data-model.md:
-// the revoked attribute of its item; there is no API for it).
-func revoke(t *testing.T, f *fixture, keyID string) {
-	t.Helper()
-	_, err := dynamodb.NewFromConfig(f.env.Cfg).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(f.env.Tables.Users),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CRED#" + keyID},
-			"sk": &types.AttributeValueMemberS{Value: "CRED"}},
-		UpdateExpression:          aws.String("SET revoked = :t"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

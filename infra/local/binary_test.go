@@ -14,15 +14,7 @@ import (
 // written as SAM requires ("text~1csv"); the gateway decodes them as API
 // Gateway does, so a CSV body reaches the function byte for byte.
 func TestBinaryMediaTypesFromTemplate(t *testing.T) {
-	tmpl, err := template.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	apis := tmpl.RestAPIs()
-	if len(apis) != 1 {
-		t.Fatalf("template has %d REST APIs", len(apis))
-	}
-	g := &RESTGateway{api: apis[0], stage: "prod"}
+	g := &RESTGateway{api: templateRESTAPI(t), stage: "prod"}
 	body := []byte("user_id,nickname\nx,caf\xe9\n")
 	tests := []struct {
 		contentType string

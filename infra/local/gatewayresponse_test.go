@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/tokenim/tokenim/infra/template"
 )
 
 // TestGatewayResponsesFromTemplate renders template.yaml's gateway
@@ -13,15 +11,7 @@ import (
 // two refusals must be told apart by code and RFC 6750 challenge, and
 // every response must be TokenIM's error shape.
 func TestGatewayResponsesFromTemplate(t *testing.T) {
-	tmpl, err := template.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	apis := tmpl.RestAPIs()
-	if len(apis) != 1 {
-		t.Fatalf("template has %d REST APIs", len(apis))
-	}
-	g := gatewayResponses(apis[0].GatewayResponses)
+	g := gatewayResponses(templateRESTAPI(t).GatewayResponses)
 	tests := []struct {
 		typ       string
 		status    int

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
@@ -134,6 +132,13 @@ func do(t *testing.T, method, url string, headers map[string]string, body io.Rea
 // it for an admin token through the REST API.
 func (s *testStack) adminToken(t *testing.T) string {
 	t.Helper()
+	tok, _ := s.adminTokenAndKey(t)
+	return tok
+}
+
+// adminTokenAndKey is adminToken with the credential's key id.
+func (s *testStack) adminTokenAndKey(t *testing.T) (string, string) {
+	t.Helper()
 	c, secret, err := auth.NewService(nil, s.db, s.db).CreateCredential(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +149,7 @@ func (s *testStack) adminToken(t *testing.T) string {
 	if r.status != 200 || tok == "" {
 		t.Fatalf("token: %d %s", r.status, r.body)
 	}
-	return tok
+	return tok, c.KeyID
 }
 
 // userToken creates a user through the REST API and returns a token for it.
@@ -241,26 +246,8 @@ func (s *testStack) expiredToken(t *testing.T, userID string) string {
 // (the revoked attribute of its item, docs/data-model.md).
 func (s *testStack) revokedAdminToken(t *testing.T) string {
 	t.Helper()
-	c, secret, err := auth.NewService(nil, s.db, s.db).CreateCredential(context.Background(), "revoked")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := do(t, "POST", s.RESTURL+"/v1/auth/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
-		strings.NewReader("grant_type=client_credentials&client_id="+c.KeyID+"&client_secret="+secret))
-	tok, _ := r.json["access_token"].(string)
-	if r.status != 200 || tok == "" {
-		t.Fatalf("token: %d %s", r.status, r.body)
-	}
-	_, err = dynamodb.NewFromConfig(testenv.Get(t).Cfg).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Resources.Tables["UsersTable"]),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "CRED#" + c.KeyID},
-			"sk": &types.AttributeValueMemberS{Value: "CRED"}},
-		UpdateExpression:          aws.String("SET revoked = :t"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok, keyID := s.adminTokenAndKey(t)
+	testenv.RevokeCredential(t, testenv.Get(t).Cfg, s.Resources.Tables["UsersTable"], keyID)
 	return tok
 }
 
@@ -273,4 +260,18 @@ func (s *testStack) deletedUserToken(t *testing.T, admin string) string {
 		t.Fatalf("delete user: %d %s", r.status, r.body)
 	}
 	return tok
+}
+
+// templateRESTAPI is template.yaml's one REST API.
+func templateRESTAPI(t *testing.T) template.RestAPI {
+	t.Helper()
+	tmpl, err := template.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apis := tmpl.RestAPIs()
+	if len(apis) != 1 {
+		t.Fatalf("template has %d REST APIs", len(apis))
+	}
+	return apis[0]
 }

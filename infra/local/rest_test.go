@@ -2,12 +2,16 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokenim/tokenim/shared/testenv"
 )
@@ -107,6 +111,33 @@ func TestRESTWithTemplate(t *testing.T) {
 		})
 	}
 
+	// template.yaml's BinaryMediaTypes ("text~1csv") must bring a CSV to
+	// the jobs function byte for byte: a Latin-1 "é" (0xE9) is then
+	// invalid_encoding and nothing is written, rather than a U+FFFD stored.
+	t.Run("CSV with a non-UTF-8 byte", func(t *testing.T) {
+		var csv bytes.Buffer
+		csv.WriteString("user_id,nickname\n")
+		for i := range 150 { // more than an inline job: this one would be queued
+			fmt.Fprintf(&csv, "%s-csv-%d,n%d\n", user, i, i)
+		}
+		csv.WriteString(user + "-csv-cafe,caf\xe9\n")
+		for _, ct := range []string{"text/csv", "text/csv; charset=utf-8"} {
+			r := do(t, "POST", s.RESTURL+"/v1/jobs/users", map[string]string{"Authorization": "Bearer " + admin, "Content-Type": ct}, bytes.NewReader(csv.Bytes()))
+			if r.status != 400 || r.errorCode() != "invalid_encoding" {
+				t.Fatalf("%s: got %d %s, want 400 invalid_encoding", ct, r.status, r.body)
+			}
+		}
+		out, err := dynamodb.NewFromConfig(testenv.Get(t).Cfg).Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.Resources.Tables["JobsTable"]), Limit: aws.Int32(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Items) != 0 {
+			t.Errorf("jobs table has items after a refused submit: %v", out.Items[0])
+		}
+		if r := do(t, "GET", s.RESTURL+"/v1/users/"+user+"-csv-cafe", bearer, nil); r.status != 404 {
+			t.Errorf("user from the refused file: %d %s", r.status, r.body)
+		}
+	})
 	t.Run("payload over 10 MB", func(t *testing.T) {
 		big := bytes.Repeat([]byte("a"), MaxRESTPayload+1)
 		r := do(t, "POST", s.RESTURL+"/v1/users", map[string]string{"Authorization": "Bearer " + admin, "Content-Type": "application/json"}, bytes.NewReader(big))
