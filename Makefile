@@ -41,12 +41,17 @@ credential:
 	  && go run ./infra/local/cmd/tokenim-admin credential -table "$$table" -name "make credential"
 
 ## signup: deliver a Cognito sign-up to the local stack's trigger (make dev
-## running); SUB, NAME and EMAIL override the fixture's attributes.
+## running); SUB, NAME and EMAIL override the fixture's attributes. The REST
+## URL is make dev's, read from its local.json (so TOKENIM_REST_ADDR is
+## followed).
+LOCAL_JSON = $(or $(TOKENIM_STATE),.tokenim)/local.json
 signup:
-	@python3 -c 'import json,os,sys; e=json.load(open("events/cognito-post-confirmation.json")); a=e["request"]["userAttributes"]; \
+	@test -f "$(LOCAL_JSON)" || { echo "make signup: no $(LOCAL_JSON): start make dev first" >&2; exit 2; }
+	@mkdir -p .tokenim && python3 -c 'import json,os,sys; e=json.load(open("events/cognito-post-confirmation.json")); a=e["request"]["userAttributes"]; \
 	  [a.__setitem__(k, os.environ[v]) for k, v in (("sub","SUB"),("name","NAME"),("email","EMAIL")) if os.environ.get(v)]; \
 	  e["userName"]=a["sub"]; json.dump(e, open(".tokenim/signup-event.json","w"))'
-	@AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url http://127.0.0.1:3000 --region us-east-1 \
+	@url=$$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rest_url"])' "$(LOCAL_JSON)") && \
+	  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws lambda invoke --endpoint-url "$$url" --region us-east-1 \
 	  --function-name CognitoSignupFunction --payload fileb://.tokenim/signup-event.json .tokenim/signup-reply.json >/dev/null
 	@echo "trigger replied (the event, unchanged):"; cat .tokenim/signup-reply.json; echo
 

@@ -151,10 +151,12 @@ func acceptsCSV(accept string) bool {
 }
 
 // cell guards spreadsheet users against formula injection (OWASP): a cell
-// starting with = + - @ or a control character gets a leading quote. Valid
-// ids never start with those; an invalid id echoed from the file might.
+// starting with = + - @, a tab or a carriage return gets a leading quote. A cell
+// starting with a quote gets one too, so "drop one leading quote" restores
+// every cell exactly (docs/batch.md). Valid ids never start with those; an
+// invalid id echoed from the file might.
 func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune("=+-@'\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s

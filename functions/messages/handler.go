@@ -80,11 +80,15 @@ func (h *handler) history(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 		return httpapi.Response{}, err
 	}
 	q := chat.HistoryQuery{Limit: limit, Cursor: r.Query("cursor"), AsUser: r.Query("user_id")}
-	for name, dst := range map[string]*int64{"after": &q.After, "before": &q.Before} {
+	// A bound that is present, even 0, is a bound: after=0 pages forward
+	// from the first message, where no after pages back from the newest.
+	for name, dst := range map[string]**int64{"after": &q.After, "before": &q.Before} {
 		if v := r.Query(name); v != "" {
-			if *dst, err = chat.ParseSeq(name, v); err != nil {
+			n, err := chat.ParseSeq(name, v)
+			if err != nil {
 				return httpapi.Response{}, err
 			}
+			*dst = &n
 		}
 	}
 	page, err := h.chat.History(ctx, r.Principal, r.PathParam("conversation_id"), q)

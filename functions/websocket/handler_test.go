@@ -305,6 +305,9 @@ func TestBadFrames(t *testing.T) {
 		{"presence without ids", `{"action":"presence","request_id":"r19","user_ids":[]}`, "validation_failed", "r19"},
 		{"presence bad id", `{"action":"presence","request_id":"r20","user_ids":["a b"]}`, "invalid_id", "r20"},
 		{"ping with extra field", `{"action":"ping","request_id":"r21","x":1}`, "unknown_field", "r21"},
+		// docs/websocket.md, send: REST's sender_id and system are not frame fields.
+		{"send as itself by sender_id", `{"action":"send","request_id":"r22","to_user":"` + bob + `","text":"x","sender_id":"` + alice + `"}`, "unknown_field", "r22"},
+		{"send as system", `{"action":"send","request_id":"r23","to_user":"` + bob + `","text":"x","system":true}`, "unknown_field", "r23"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -309,17 +309,23 @@ func invalidUTF8Offset(b []byte) int {
 }
 
 // cleanID makes an id from a file safe to store and show: valid UTF-8, at
-// most 128 bytes.
+// most 128 bytes including the "..." that marks a cut (docs/batch.md).
 func cleanID(id string) string {
 	return truncate(strings.ToValidUTF8(id, "\uFFFD"), 128)
 }
 
+// truncMarker ends a shortened string, so a reader knows it was cut.
+const truncMarker = "..."
+
+// truncate shortens s to at most n bytes (n >= len(truncMarker)), the
+// marker included, cutting at a rune start so a valid UTF-8 s stays valid.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	n -= len(truncMarker)
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "..."
+	return s[:n] + truncMarker
 }

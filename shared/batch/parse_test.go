@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 )
@@ -261,5 +262,49 @@ func TestChunks(t *testing.T) {
 		if r[1]-r[0] > 10 || (r[1]-r[0])*40<<10 > MaxSQSBatchBytes {
 			t.Fatalf("batch %v too big", r)
 		}
+	}
+}
+
+// TestCleanID: a row error's id is at most 128 bytes with its "..." marker
+// included, cut at a rune boundary (docs/batch.md).
+func TestCleanID(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"short", "stu-1", "stu-1"},
+		{"exactly 128 bytes", strings.Repeat("a", 128), strings.Repeat("a", 128)},
+		{"129 bytes", strings.Repeat("a", 129), strings.Repeat("a", 125) + "..."},
+		{"165 bytes", strings.Repeat("b", 165), strings.Repeat("b", 125) + "..."},
+		{"two-byte runes cut at a boundary", strings.Repeat("é", 100), strings.Repeat("é", 62) + "..."},
+		{"three-byte runes cut at a boundary", strings.Repeat("名", 50), strings.Repeat("名", 41) + "..."},
+		{"invalid UTF-8 replaced, then cut", strings.Repeat("a\xff", 60), strings.Repeat("a\uFFFD", 31) + "a..."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := cleanID(tc.in)
+			if got != tc.want || len(got) > 128 || !utf8.ValidString(got) {
+				t.Fatalf("cleanID = %q (%d bytes), want %q (%d bytes)", got, len(got), tc.want, len(tc.want))
+			}
+		})
+	}
+}
+
+// TestRowErrorIDLength: a 165-byte id in a file is reported with an id of
+// at most 128 bytes, through the parser a job uses.
+func TestRowErrorIDLength(t *testing.T) {
+	long := strings.Repeat("x", 165)
+	for _, tc := range []struct{ ct, body string }{
+		{csvType, "user_id\n" + long + "\n"},
+		{jsonType, `[{"user_id":"` + long + `"}]`},
+	} {
+		t.Run(tc.ct, func(t *testing.T) {
+			p, err := ParseUsers(tc.ct, []byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Errors) != 1 || len(p.Errors[0].ID) > 128 || !strings.HasSuffix(p.Errors[0].ID, "...") {
+				t.Fatalf("errors %+v", p.Errors)
+			}
+		})
 	}
 }

@@ -96,13 +96,13 @@ func wantCode(t *testing.T, err error, code apierror.Code) {
 func history(t *testing.T, f *fixture, p auth.Principal, conv chat.ConversationID) []chat.Message {
 	t.Helper()
 	var all []chat.Message
-	q := chat.HistoryQuery{Limit: 100, After: 0}
+	q := chat.HistoryQuery{Limit: 100, After: new(int64(0))} // forward from the first message
 	for i := 0; i < 100; i++ {
 		page, err := f.svc.History(ctx, p, string(conv), q)
 		if err != nil {
 			t.Fatalf("history: %v", err)
 		}
-		all = append(page.Messages, all...)
+		all = append(all, page.Messages...)
 		if page.NextCursor == "" {
 			return all
 		}

@@ -484,11 +484,12 @@ func (s *Service) readAccess(ctx context.Context, r reader, ref ConvRef, entries
 }
 
 // HistoryQuery selects a page of history. After and Before are exclusive
-// bounds (0: none). With After the page goes forward from it; otherwise
-// it ends just below Before (or at the newest message). Messages are
-// always returned oldest first.
+// bounds; nil is no bound (so After of 0 is "from the first message",
+// distinct from no After at all). With After the page goes forward from
+// it; otherwise it ends just below Before (or at the newest message).
+// Messages are always returned oldest first.
 type HistoryQuery struct {
-	After, Before int64
+	After, Before *int64
 	Limit         int
 	Cursor        string
 	AsUser        string // admin tokens: read as this user (optional)
@@ -520,10 +521,14 @@ func (s *Service) History(ctx context.Context, p auth.Principal, convID string, 
 		if err != nil {
 			return MessagePage{}, err
 		}
-		q.After, _ = strconv.ParseInt(c.Extra["a"], 10, 64)
-		q.Before, _ = strconv.ParseInt(c.Extra["b"], 10, 64)
+		// The cursor replaces the query's bounds: a key it lacks is no bound.
+		q.After, q.Before = cursorSeq(c.Extra["a"]), cursorSeq(c.Extra["b"])
 	}
-	if q.After < 0 || q.Before < 0 || (q.Before > 0 && q.After > 0 && q.Before <= q.After+1 && q.Cursor == "") {
+	after, forward := int64(0), q.After != nil
+	if forward {
+		after = *q.After
+	}
+	if after < 0 || (q.Before != nil && *q.Before < 0) || (forward && q.Before != nil && *q.Before <= after+1 && q.Cursor == "") {
 		return MessagePage{}, apierror.New(apierror.SeqOutOfRange, "after and before must be non-negative, with after < before - 1.")
 	}
 	v, err := s.readAccess(ctx, r, ref)
@@ -531,19 +536,18 @@ func (s *Service) History(ctx context.Context, p auth.Principal, convID string, 
 		return MessagePage{}, err
 	}
 	last := v.Meta.LastSeq
-	if q.After > last || q.Before > last+1 {
+	if after > last || (q.Before != nil && *q.Before > last+1) {
 		return MessagePage{}, apierror.New(apierror.SeqOutOfRange, "The conversation's last seq is %d.", last).WithDetails(map[string]int64{"last_seq": last})
 	}
 	hi := int64(maxSeq)
-	if q.Before > 0 {
-		hi = q.Before - 1
+	if q.Before != nil {
+		hi = *q.Before - 1
 	}
 	page := MessagePage{Messages: []Message{}}
-	if hi < q.After+1 {
+	if hi < after+1 {
 		return page, nil
 	}
-	forward := q.After > 0
-	list, err := s.store.History(ctx, ref.ID, q.After+1, hi, forward, limit)
+	list, err := s.store.History(ctx, ref.ID, after+1, hi, forward, limit)
 	if err != nil {
 		return MessagePage{}, err
 	}
@@ -559,8 +563,8 @@ func (s *Service) History(ctx context.Context, p auth.Principal, convID string, 
 		next := map[string]string{}
 		if forward {
 			next["a"] = strconv.FormatInt(list[len(list)-1].Seq, 10)
-			if q.Before > 0 {
-				next["b"] = strconv.FormatInt(q.Before, 10)
+			if q.Before != nil {
+				next["b"] = strconv.FormatInt(*q.Before, 10)
 			}
 		} else if list[0].Seq > 1 {
 			next["b"] = strconv.FormatInt(list[0].Seq, 10)
@@ -572,6 +576,16 @@ func (s *Service) History(ctx context.Context, p auth.Principal, convID string, 
 		}
 	}
 	return page, nil
+}
+
+// cursorSeq reads a bound stored in a history cursor; "" (absent) is nil.
+// The cursor is sealed by s.cursors, so its values are ours.
+func cursorSeq(v string) *int64 {
+	if v == "" {
+		return nil
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return &n
 }
 
 // ParseSeq reads a seq from a path or query string: a decimal 0..maxSeq.
