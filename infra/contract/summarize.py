@@ -23,6 +23,8 @@ import tomllib
 # Failures that no allow-list entry may excuse (issue 12: "0 server errors
 # and 0 schema violations").
 NEVER_ALLOWED = {"not_a_server_error", "response_schema_conformance"}
+# Request headers the HTTP client adds, left out of reproductions.
+NOISE_HEADERS = {"user-agent", "accept-encoding", "connection", "content-length", "x-schemathesis-testcaseid"}
 
 
 def load_allowlist(path):
@@ -40,7 +42,7 @@ def load_allowlist(path):
         op = str(e.get("operation", ""))
         if "*" in op or "*" in str(e.get("check", "")) or len(op.split(" ", 1)) != 2:
             problems.append(f"{where}: operation must be exactly 'METHOD /path' (no wildcards)")
-        unknown = set(e) - {"check", "operation", "reason", "modes"}
+        unknown = set(e) - {"check", "operation", "reason", "modes", "error_code", "field"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
     if problems:
@@ -59,26 +61,43 @@ def decode(body):
 def reproduction(mode, interaction):
     """One curl line; the token stays a shell variable (reports filter it)."""
     req = interaction["request"]
-    parts = ["curl", "-sS", "-X", req["method"], req["uri"]]
+    uri = req["uri"]
+    parts = ["curl", "-sS", "-X", req["method"], uri[:300] + ("..." if len(uri) > 300 else "")]
     for name, values in (req.get("headers") or {}).items():
         if name.lower() == "authorization":
-            parts += ["-H", "Authorization: Bearer $%s_TOKEN" % mode.upper()]
-        elif name.lower() in ("content-type", "accept"):
+            # Reports filter its value: the run's token, or one a check made up.
+            token = "$%s_TOKEN" % mode.upper() if mode != "none" else "<made up by the check>"
+            parts += ["-H", f"Authorization: Bearer {token}"]
+        elif name.lower() not in NOISE_HEADERS:
             parts += ["-H", f"{name}: {values[0]}"]
     body = decode(req.get("body"))
     if body:
         parts += ["--data-binary", body[:300] + ("..." if len(body) > 300 else "")]
-    line = " ".join(shlex.quote(p) if not p.startswith("Authorization: Bearer $") else f'"{p}"' for p in parts)
+    line = " ".join(f'"{p}"' if p.startswith("Authorization: Bearer $") else shlex.quote(p) for p in parts)
     resp = interaction.get("response") or {}
     got = resp.get("status_code", "no response")
     text = decode(resp.get("content"))[:160].replace("\n", " ")
     return f"{line}  # -> {got} {text}"
 
 
+def response_error(interaction):
+    """The response's error.code and error.details.field, when it has them."""
+    resp = (interaction or {}).get("response") or {}
+    try:
+        err = json.loads(decode(resp.get("content"))).get("error") or {}
+    except (ValueError, AttributeError):
+        return "", ""
+    field = (err.get("details") or {}).get("field", "") if isinstance(err.get("details"), dict) else ""
+    return str(err.get("code", "")), str(field)
+
+
 def read_mode(path, mode):
-    """Counts and failures of one st run."""
+    """Counts and failures of one st run: failures are keyed by check,
+    operation, and the response's error code and field, so an allow-list
+    entry names one kind of refusal, not every failure of an operation."""
     stats = collections.Counter()
-    failures = collections.OrderedDict()  # (check, operation) -> first sample
+    phases = collections.Counter()
+    failures = collections.OrderedDict()  # (check, operation, code, field) -> first sample
     per_check = collections.Counter()
     errors = []
     finished = False
@@ -94,7 +113,7 @@ def read_mode(path, mode):
                 rec = body.get("recorder") or {}
                 interactions = rec.get("interactions") or {}
                 stats["requests"] += len(interactions)
-                stats["cases"] += len(rec.get("cases") or {})
+                phases[body.get("phase")] += len(interactions)
                 for case_id, checks in (rec.get("checks") or {}).items():
                     for check in checks:
                         stats["checks"] += 1
@@ -102,13 +121,16 @@ def read_mode(path, mode):
                             continue
                         info = (check.get("failure_info") or {}).get("failure") or {}
                         op = info.get("operation") or rec.get("label", "?")
-                        key = (check["name"], op)
+                        inter = interactions.get(case_id)
+                        code, field = response_error(inter)
+                        key = (check["name"], op, code, field)
                         per_check[check["name"]] += 1
                         if key not in failures:
-                            inter = interactions.get(case_id)
+                            lines = (info.get("message") or info.get("title") or "").split("\n")
+                            detail = [x for x in lines if x.startswith("Invalid component")]
                             failures[key] = {
                                 "code": info.get("code", ""),
-                                "message": (info.get("message") or info.get("title") or "").split("\n")[0],
+                                "message": "; ".join([lines[0]] + detail),
                                 "phase": body.get("phase"),
                                 "repro": reproduction(mode, inter) if inter else "(no request recorded)",
                                 "count": 0,
@@ -116,7 +138,7 @@ def read_mode(path, mode):
                         failures[key]["count"] += 1
     if not finished:
         errors.append("the run did not finish (no EngineFinished event)")
-    return stats, per_check, failures, errors
+    return stats, phases, per_check, failures, errors
 
 
 def main():
@@ -128,11 +150,16 @@ def main():
     allow = load_allowlist(args.allowlist)
     used = set()
 
-    def allowed(check, op, mode):
+    def allowed(check, op, code, field, mode):
+        if check in NEVER_ALLOWED:
+            return None
         for i, e in enumerate(allow):
-            if e["check"] == check and e["operation"] == op and mode in e.get("modes", [mode]):
-                used.add(i)
-                return e["reason"]
+            if (e["check"], e["operation"]) != (check, op) or mode not in e.get("modes", [mode]):
+                continue
+            if e.get("error_code", code) != code or e.get("field", field) != field:
+                continue
+            used.add(i)
+            return e["reason"]
         return None
 
     bad = 0
@@ -140,30 +167,33 @@ def main():
     results = {}
     for mode in args.modes:
         results[mode] = read_mode(os.path.join(args.reports, f"{mode}.ndjson"), mode)
-        stats, per_check, failures, errors = results[mode]
+        stats, phases, per_check, failures, errors = results[mode]
+        by_phase = ", ".join(f"{p} {n}" for p, n in phases.items())
         by_check = ", ".join(f"{c} {n}" for c, n in sorted(per_check.items())) or "none"
-        print(f"  {mode:5}  requests {stats['requests']}, test cases {stats['cases']}, checks {stats['checks']}; "
-              f"failing checks by name: {by_check}")
+        print(f"  {mode:5}  requests {stats['requests']} ({by_phase}), checks {stats['checks']}")
+        print(f"         failing checks: {by_check}")
     for mode in args.modes:
-        stats, per_check, failures, errors = results[mode]
+        stats, phases, per_check, failures, errors = results[mode]
         for err in errors:
             bad += 1
             print(f"\nERROR [{mode}] {err}")
         if not failures:
             continue
-        print(f"\n-- {mode}: {len(failures)} distinct failures (check, operation)")
-        for (check, op), f in sorted(failures.items()):
-            reason = None if check in NEVER_ALLOWED else allowed(check, op, mode)
-            verdict = f"allowed: {reason}" if reason else "NOT ALLOWED"
+        print(f"\n-- {mode}: {len(failures)} distinct failures (check | operation | response error code, field)")
+        for (check, op, code, field), f in sorted(failures.items()):
+            reason = allowed(check, op, code, field, mode)
             if not reason:
                 bad += 1
-            print(f"  [{verdict.split(':')[0]}] {check} {f['code']} | {op} | x{f['count']} ({f['phase']}) | {f['message']}")
+            what = code + (f" field={field}" if field else "")
+            print(f"  [{'allowed' if reason else 'NOT ALLOWED'}] {check} {f['code']} | {op} | {what or '-'}"
+                  f" | x{f['count']} ({f['phase']}) | {f['message']}")
             if not reason:
                 print(f"      {f['repro']}")
     for i, e in enumerate(allow):
         if i not in used:
-            print(f"\nnote: allow-list entry not met in this run (fixed? remove it): {e['check']} | {e['operation']}")
-    print(f"\ncontract test: {'FAILED, ' + str(bad) + ' failures not allowed' if bad else 'ok'}"
+            print(f"\nnote: allow-list entry not met in this run (fixed? remove it): "
+                  f"{e['check']} | {e['operation']} | {e.get('error_code', '')}")
+    print(f"\ncontract test: {'FAILED, ' + str(bad) + ' distinct failures not allowed' if bad else 'ok'}"
           f" (reports: {args.reports})")
     return 1 if bad else 0
 
