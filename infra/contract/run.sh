@@ -12,8 +12,9 @@
 # unless TOKENIM_REST_ADDR / TOKENIM_WS_ADDR say otherwise.
 #   CONTRACT_MAX_EXAMPLES (15)  examples per operation and phase
 #   CONTRACT_SEED (20261202)    schemathesis --seed
-#   CONTRACT_WORKERS (2)        schemathesis --workers
-#   CONTRACT_MODES (admin user none)
+#   CONTRACT_WORKERS (1)        schemathesis --workers (1: the server sees requests in one order)
+#   CONTRACT_MODES (user none admin)  the user run goes first: the admin run may
+#                               delete or change the demo user whose token it uses
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -21,8 +22,8 @@ cd "$ROOT"
 : "${AWS_ENDPOINT_URL:?set AWS_ENDPOINT_URL (run through infra/scripts/with-emulator.sh)}"
 MAX_EXAMPLES=${CONTRACT_MAX_EXAMPLES:-15}
 SEED=${CONTRACT_SEED:-20261202}
-WORKERS=${CONTRACT_WORKERS:-2}
-MODES=${CONTRACT_MODES:-admin user none}
+WORKERS=${CONTRACT_WORKERS:-1}
+MODES=${CONTRACT_MODES:-user none admin}
 DIR="$ROOT/.tokenim/contract"
 REPORTS="$DIR/reports"
 VENV="$ROOT/.tokenim/schemathesis/venv"
