@@ -5,7 +5,7 @@ GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA)
 export EMULATOR ?= localstack
 
-.PHONY: build build-local dev test test-go bench lint docs-check clean credential signup
+.PHONY: build build-local dev test test-go bench lint docs-check clean credential signup contract
 
 ## build: every function's bootstrap for Lambda (linux/arm64) in build/<name>/
 build:
@@ -27,6 +27,11 @@ dev:
 ## test: everything CI runs, from nothing: installs and starts the emulator
 test:
 	./infra/scripts/test.sh
+
+## contract: schemathesis against docs/openapi.yaml and a local stack, three
+## auth modes (docs/testing.md, Contract test); also the last step of make test
+contract:
+	./infra/scripts/with-emulator.sh ./infra/contract/run.sh
 
 ## bench: benchmarks with AWS request counts (see README, Benchmarks)
 bench:

@@ -14,6 +14,7 @@ echo "== build (linux/arm64, as deployed)"
 make -s build
 
 echo "== go test"
-# One emulator for both: the Go tests, then the demo client in headless
-# Chromium against a local stack (infra/local/browser/run.sh).
-./infra/scripts/with-emulator.sh bash -c 'go test -count=1 -timeout 20m ./... && echo "== browser test" && ./infra/local/browser/run.sh'
+# One emulator for all three: the Go tests, the demo client in headless
+# Chromium against a local stack (infra/local/browser/run.sh), then the
+# contract test, schemathesis against docs/openapi.yaml (infra/contract/run.sh).
+./infra/scripts/with-emulator.sh bash -c 'go test -count=1 -timeout 20m ./... && echo "== browser test" && ./infra/local/browser/run.sh && echo "== contract test" && ./infra/contract/run.sh'
