@@ -29,7 +29,8 @@ func userShard(id string) int {
 }
 
 // userRec is a user item as the adapter stores it: times in milliseconds,
-// empty strings and maps absent.
+// empty strings absent. A put keeps an empty metadata map (it reads back
+// empty, not nil); a patch with an empty map removes it (nil).
 type userRec struct {
 	nickname, avatarURL string
 	metadata            map[string]string
@@ -43,24 +44,16 @@ type userRec struct {
 }
 
 func newUserRec(u users.User) userRec {
-	return userRec{nickname: u.Nickname, avatarURL: u.AvatarURL, metadata: copyMeta(u.Metadata),
+	return userRec{nickname: u.Nickname, avatarURL: u.AvatarURL, metadata: maps.Clone(u.Metadata),
 		createdAt: u.CreatedAt.UnixMilli(), updatedAt: u.UpdatedAt.UnixMilli(), gen: u.Gen, idemKey: u.IdempotencyKey, source: u.Source}
 }
 
 func (r userRec) user(id string) users.User {
-	return users.User{UserID: id, Nickname: r.nickname, AvatarURL: r.avatarURL, Metadata: copyMeta(r.metadata),
+	return users.User{UserID: id, Nickname: r.nickname, AvatarURL: r.avatarURL, Metadata: maps.Clone(r.metadata),
 		CreatedAt: time.UnixMilli(r.createdAt).UTC(), UpdatedAt: time.UnixMilli(r.updatedAt).UTC(), Gen: r.gen,
 		IdempotencyKey: r.idemKey, Source: r.source}
 }
 
-// copyMeta copies m; an empty map is stored as absent, as DynamoDB's
-// omitempty marshalling does.
-func copyMeta(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	return maps.Clone(m)
-}
 
 // patch applies p as the adapter's profile update does: nil keeps, "" or
 // an empty map removes, anything else sets; updated_at always moves.
@@ -72,7 +65,10 @@ func (r *userRec) patch(p users.Patch, now time.Time) {
 		r.avatarURL = *p.AvatarURL
 	}
 	if p.Metadata != nil {
-		r.metadata = copyMeta(*p.Metadata)
+		r.metadata = nil // an empty map removes the attribute
+		if len(*p.Metadata) > 0 {
+			r.metadata = maps.Clone(*p.Metadata)
+		}
 	}
 	r.updatedAt = now.UnixMilli()
 }
