@@ -38,7 +38,9 @@ func (r jobRec) job(id string) batch.Job {
 }
 
 // chunkRec is a chunk item: the marker (sk C#<n>) or a validation-error
-// list (sk C#<n>#V). errs nil means the attribute is absent.
+// list (sk C#<n>#V). The adapter always writes the errs attribute, an
+// empty list when there are none, so every chunk item is "with errors" to
+// ErrorsFrom's filter.
 type chunkRec struct {
 	errs []batch.RowError
 }
@@ -110,7 +112,7 @@ func (s *Jobs) PutChunkErrors(_ context.Context, jobID string, lists []batch.Chu
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range lists {
-		s.putChunk(jobID, chunkSK(l.Chunk)+"#V", chunkRec{errs: copyErrs(l.Errors)})
+		s.putChunk(jobID, chunkSK(l.Chunk)+"#V", chunkRec{errs: slices.Clone(l.Errors)})
 	}
 	return nil, nil
 }
@@ -120,14 +122,6 @@ func (s *Jobs) putChunk(jobID, sk string, c chunkRec) {
 		s.chunks[jobID] = map[string]chunkRec{}
 	}
 	s.chunks[jobID][sk] = c
-}
-
-// copyErrs copies errs; an empty list is stored as absent.
-func copyErrs(errs []batch.RowError) []batch.RowError {
-	if len(errs) == 0 {
-		return nil
-	}
-	return slices.Clone(errs)
 }
 
 // CommitChunk puts the chunk's marker and adds its counts to the job, all
@@ -142,7 +136,7 @@ func (s *Jobs) CommitChunk(_ context.Context, c batch.Commit) (bool, error) {
 	if !ok {
 		return false, apierror.New(apierror.NotFound, "Job %q was not found.", c.JobID)
 	}
-	s.putChunk(c.JobID, chunkSK(c.Chunk), chunkRec{errs: copyErrs(c.Errors)})
+	s.putChunk(c.JobID, chunkSK(c.Chunk), chunkRec{errs: slices.Clone(c.Errors)})
 	r.created += c.Created
 	r.failed += len(c.Errors)
 	r.chunksDone++
@@ -154,16 +148,17 @@ func (s *Jobs) CommitChunk(_ context.Context, c batch.Commit) (bool, error) {
 	return true, nil
 }
 
-// ErrorsFrom reads chunk items holding errors from chunk from on, in key
-// order (the marker's failed rows, then the chunk's validation errors),
-// until it has at least want errors and reaches the next chunk.
+// ErrorsFrom reads chunk items from chunk from on, in key order (the
+// marker's failed rows, then the chunk's validation errors), until it has
+// at least want errors and reaches the next chunk. As in the adapter, a
+// chunk without errors is listed with none (see chunkRec).
 func (s *Jobs) ErrorsFrom(_ context.Context, jobID string, from, want int) ([]batch.ChunkErrors, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	items := s.chunks[jobID]
 	sks := make([]string, 0, len(items))
-	for sk, it := range items {
-		if sk >= chunkSK(from) && sk <= "C#~" && it.errs != nil {
+	for sk := range items {
+		if sk >= chunkSK(from) && sk <= "C#~" {
 			sks = append(sks, sk)
 		}
 	}

@@ -54,7 +54,6 @@ func (r userRec) user(id string) users.User {
 		IdempotencyKey: r.idemKey, Source: r.source}
 }
 
-
 // patch applies p as the adapter's profile update does: nil keeps, "" or
 // an empty map removes, anything else sets; updated_at always moves.
 func (r *userRec) patch(p users.Patch, now time.Time) {
