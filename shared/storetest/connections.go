@@ -66,10 +66,7 @@ func wantPresence(t *testing.T, got, want map[string]realtime.Presence) {
 func ConnectionsStore(t *testing.T, newStore func(t *testing.T) Connections) {
 	t.Helper()
 	ctx := context.Background()
-	cases := []struct {
-		name string
-		run  func(t *testing.T, f Connections)
-	}{
+	runCases(t, newStore, []storeCase[Connections]{
 		{"user connections lists the unexpired in id order", func(t *testing.T, f Connections) {
 			s, user, now := f.Store, storeID("u"), time.Now()
 			live1, live2 := newConn(user, now), newConn(user, now)
@@ -225,8 +222,5 @@ func ConnectionsStore(t *testing.T, newStore func(t *testing.T) Connections) {
 				t.Fatalf("unknown group: %v %q %v", ids, next, err)
 			}
 		}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
-	}
+	})
 }

@@ -15,10 +15,7 @@ func CredentialStore(t *testing.T, newStore func(t *testing.T) auth.CredentialSt
 	cred := func() auth.Credential {
 		return auth.Credential{KeyID: storeID("tk"), SecretHash: "hash", Name: "ci", CreatedAt: time.Now().Unix()}
 	}
-	cases := []struct {
-		name string
-		run  func(t *testing.T, s auth.CredentialStore)
-	}{
+	runCases(t, newStore, []storeCase[auth.CredentialStore]{
 		{"put then get", func(t *testing.T, s auth.CredentialStore) {
 			for _, c := range []auth.Credential{cred(), {KeyID: storeID("tk"), SecretHash: "h2", Revoked: true}} {
 				if err := s.PutCredential(ctx, c); err != nil {
@@ -49,8 +46,5 @@ func CredentialStore(t *testing.T, newStore func(t *testing.T) auth.CredentialSt
 				t.Fatalf("after refused put: %+v %v, want %+v", got, err, c)
 			}
 		}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
-	}
+	})
 }

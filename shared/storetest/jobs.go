@@ -54,10 +54,7 @@ func wantJob(t *testing.T, got, want batch.Job) {
 func JobsStore(t *testing.T, newStore func(t *testing.T) batch.Store) {
 	t.Helper()
 	ctx := context.Background()
-	cases := []struct {
-		name string
-		run  func(t *testing.T, s batch.Store)
-	}{
+	runCases(t, newStore, []storeCase[batch.Store]{
 		{"put job then get keeps the submitted fields", func(t *testing.T, s batch.Store) {
 			j := newJob(storeID("job"))
 			in := j
@@ -207,10 +204,7 @@ func JobsStore(t *testing.T, newStore func(t *testing.T) batch.Store) {
 			}
 		}},
 		{"claim idempotency key", func(t *testing.T, s batch.Store) { ClaimCases(t, s.ClaimIdempotencyKey) }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
-	}
+	})
 }
 
 func errorsFromCases(t *testing.T, s batch.Store) {

@@ -60,14 +60,24 @@ func wantUser(t *testing.T, got, want users.User) {
 	}
 }
 
+// storeCase is one sub-test of a suite, run on a fresh store.
+type storeCase[S any] struct {
+	name string
+	run  func(t *testing.T, s S)
+}
+
+func runCases[S any](t *testing.T, newStore func(t *testing.T) S, cases []storeCase[S]) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
+	}
+}
+
 // UsersStore runs the users.Store contract.
 func UsersStore(t *testing.T, newStore func(t *testing.T) users.Store) {
 	t.Helper()
 	ctx := context.Background()
-	cases := []struct {
-		name string
-		run  func(t *testing.T, s users.Store)
-	}{
+	runCases(t, newStore, []storeCase[users.Store]{
 		{"put if absent then get", func(t *testing.T, s users.Store) {
 			u := newUser(storeID("put"))
 			if old, err := s.PutUserIfAbsent(ctx, u); err != nil || old != nil {
@@ -182,10 +192,7 @@ func UsersStore(t *testing.T, newStore func(t *testing.T) users.Store) {
 			}
 		}},
 		{"claim idempotency key", func(t *testing.T, s users.Store) { ClaimCases(t, s.ClaimIdempotencyKey) }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { c.run(t, newStore(t)) })
-	}
+	})
 }
 
 func upsertCases(t *testing.T, s users.Store) {
