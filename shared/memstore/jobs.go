@@ -252,8 +252,9 @@ func (s *Jobs) ClaimIdempotencyKey(ctx context.Context, scope, key, fp string, t
 }
 
 // FindUsers reads up to 100 distinct ids: those that exist, with the job
-// that created each. As BatchGetItem, it refuses no ids, more than 100, or
-// a repeated id; nothing is left unprocessed.
+// that created each. As BatchGetItem, it refuses no ids (DynamoDB does;
+// moto does not), more than 100, or a repeated id; nothing is left
+// unprocessed.
 func (s *Jobs) FindUsers(_ context.Context, ids []string) (map[string]string, []string, error) {
 	if len(ids) == 0 || len(ids) > 100 {
 		return nil, nil, fmt.Errorf("memstore: find users: %d ids, want 1 to 100", len(ids))
