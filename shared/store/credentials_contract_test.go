@@ -1,0 +1,12 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/storetest"
+)
+
+func TestCredentialsContract(t *testing.T) {
+	storetest.CredentialStore(t, func(t *testing.T) auth.CredentialStore { return contractDB(t) })
+}
