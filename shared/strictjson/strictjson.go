@@ -111,8 +111,9 @@ func strictValue(dec *jsontext.Decoder, v any) error {
 	t := reflect.TypeOf(v) // always a non-nil pointer
 	switch dec.PeekKind() {
 	case 'n':
-		if t.Elem().Kind() == reflect.Interface || t.Elem().Kind() == reflect.Pointer ||
-			t.Implements(v1Unmarshaler) || t.Implements(v2Unmarshaler) {
+		// A Go pointer means "optional", not "nullable": {"seq":null} is refused
+		// like {"name":null}.
+		if t.Elem().Kind() == reflect.Interface || t.Implements(v1Unmarshaler) || t.Implements(v2Unmarshaler) {
 			return errors.ErrUnsupported
 		}
 		if _, err := dec.ReadToken(); err != nil {

@@ -14,6 +14,7 @@ func TestDecode(t *testing.T) {
 		Count int64          `json:"count"`
 		Meta  map[string]any `json:"meta"`
 		List  []int          `json:"list"`
+		Seq   *int64         `json:"seq"`
 	}
 	tests := []struct {
 		name string
@@ -50,6 +51,8 @@ func TestDecode(t *testing.T) {
 		{"null map field", `{"meta":null}`, apierror.ValidationFailed},
 		{"null list field", `{"list":null}`, apierror.ValidationFailed},
 		{"null list element", `{"list":[1,null]}`, apierror.ValidationFailed},
+		{"null pointer field", `{"seq":null}`, apierror.ValidationFailed},
+		{"pointer field set", `{"seq":3}`, ""},
 		{"null inside arbitrary JSON", `{"meta":{"x":null}}`, ""},
 		// Integers as JSON Schema counts them (defect 11).
 		{"integer written with .0", `{"count":3600.0}`, ""},
