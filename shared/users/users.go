@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -77,11 +78,24 @@ func (p Profile) Validate() error {
 	}
 	if p.AvatarURL != "" {
 		u, err := url.Parse(p.AvatarURL)
-		if err != nil || utf8.RuneCountInString(p.AvatarURL) > MaxAvatarURLRunes || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fieldErr("avatar_url", "avatar_url must be an http(s) URL of at most %d characters.", MaxAvatarURLRunes)
+		if err != nil || utf8.RuneCountInString(p.AvatarURL) > MaxAvatarURLRunes || strings.ContainsFunc(p.AvatarURL, notURIChar) ||
+			(u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fieldErr("avatar_url", "avatar_url must be an http(s) URL (RFC 3986: ASCII, other characters percent-encoded) of at most %d characters.", MaxAvatarURLRunes)
 		}
 	}
 	return ValidateMetadata(p.Metadata)
+}
+
+// notURIChar reports a character RFC 3986 does not allow anywhere in a URI
+// (the spec's format: uri): url.Parse lets spaces and non-ASCII through.
+func notURIChar(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	case strings.ContainsRune("-._~:/?#[]@!$&'()*+,;=%", r):
+		return false
+	}
+	return true
 }
 
 // ValidateMetadata checks custom string metadata (users and groups).

@@ -19,7 +19,14 @@ func TestProfileLimitsCountCharacters(t *testing.T) {
 	}{
 		{"nickname 64 é", Profile{Nickname: many("é", 64)}, ""},
 		{"nickname 65 é", Profile{Nickname: many("é", 65)}, apierror.ValidationFailed},
-		{"avatar 2048 characters with é", Profile{AvatarURL: "https://a.b/" + many("é", 2048-len("https://a.b/"))}, ""},
+		{"avatar 2048 characters", Profile{AvatarURL: "https://a.b/" + many("%C3%A9", 2036/6) + many("a", 2036%6)}, ""},
+		// Issue 12, defect 11: the spec's format: uri, held by the server too.
+		{"avatar with é", Profile{AvatarURL: "https://a.b/café"}, apierror.ValidationFailed},
+		{"avatar with a space", Profile{AvatarURL: "https://a.b/x y"}, apierror.ValidationFailed},
+		{"avatar with a quote", Profile{AvatarURL: `https://a.b/x"y`}, apierror.ValidationFailed},
+		{"avatar without host", Profile{AvatarURL: "https:///x"}, apierror.ValidationFailed},
+		{"avatar ftp", Profile{AvatarURL: "ftp://a.b/x"}, apierror.ValidationFailed},
+		{"avatar with every RFC 3986 character", Profile{AvatarURL: "https://a.b/-._~:/?#[]@!$&'()*+,;=%41"}, ""},
 		{"avatar 2049 characters", Profile{AvatarURL: "https://a.b/" + many("a", 2049-len("https://a.b/"))}, apierror.ValidationFailed},
 		{"metadata key 64 é", Profile{Metadata: map[string]string{many("é", 64): "v"}}, ""},
 		{"metadata key 65 é", Profile{Metadata: map[string]string{many("é", 65): "v"}}, apierror.ValidationFailed},
