@@ -144,3 +144,33 @@ func TestOptional(t *testing.T) {
 		t.Errorf("c = %+v, want unset", b.C)
 	}
 }
+
+// TestOptionalIsAsStrict: a nullable field's value is decoded with the same
+// rules as the rest of the body.
+func TestOptionalIsAsStrict(t *testing.T) {
+	type inner struct {
+		N int64 `json:"n"`
+	}
+	tests := []struct {
+		in   string
+		want apierror.Code
+	}{
+		{`{"m":null}`, ""},
+		{`{"m":{"k":"v"}}`, ""},
+		{`{"m":{"k":null}}`, apierror.ValidationFailed},
+		{`{"s":{"n":2.0}}`, ""},
+		{`{"s":{"N":2}}`, apierror.UnknownField},
+		{`{"s":{"n":null}}`, apierror.ValidationFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			var b struct {
+				M Optional[map[string]string] `json:"m"`
+				S Optional[inner]             `json:"s"`
+			}
+			if got := apierror.CodeOf(Decode([]byte(tc.in), &b)); got != tc.want {
+				t.Errorf("Decode(%s) code = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
