@@ -175,6 +175,12 @@ func TestBadInput(t *testing.T) {
 		{"transfer to a non-member", "POST", "/v1/groups/{group_id}/transfer", g, `{"user_id":"stranger"}`, 404, "not_found"},
 		{"members limit too large", "GET", "/v1/groups/{group_id}/members", g, "", 400, "limit_out_of_range"},
 		{"immutable owner_id", "PATCH", "/v1/groups/{group_id}", g, `{"owner_id":"` + u[1] + `"}`, 400, "immutable_field"},
+		// Issue 12, defects 5 and 6.
+		{"null body", "POST", "/v1/groups", nil, `null`, 400, "validation_failed"},
+		{"null name on create", "POST", "/v1/groups", nil, `{"group_id":"n-` + gid + `","name":null}`, 400, "validation_failed"},
+		{"case variant", "POST", "/v1/groups", nil, `{"group_id":"c-` + gid + `","Name":"x"}`, 400, "unknown_field"},
+		{"update null body", "PATCH", "/v1/groups/{group_id}", g, `null`, 400, "validation_failed"},
+		{"null role", "PATCH", "/v1/groups/{group_id}/members/{user_id}", mem(u[1]), `{"role":null}`, 400, "validation_failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,7 +203,7 @@ func TestBadInput(t *testing.T) {
 	if r := call(t, f, owner, "POST", "/v1/groups/{group_id}/members", g, `{"user_ids":["`+over+`"]}`); r.Status != 400 || r.ErrorCode() != "member_limit" {
 		t.Fatalf("add beyond the cap: %d %s", r.Status, r.Body)
 	}
-	for _, id := range []string{"x-" + gid, "y-" + gid, "z-" + gid, "w-" + gid} {
+	for _, id := range []string{"x-" + gid, "y-" + gid, "z-" + gid, "w-" + gid, "n-" + gid, "c-" + gid} {
 		if r := call(t, f, testenv.Admin(), "GET", "/v1/groups/{group_id}", map[string]string{"group_id": id}, ""); r.Status != 404 {
 			t.Errorf("bad input created group %s", id)
 		}

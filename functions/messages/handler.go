@@ -20,7 +20,7 @@ func NewHandler(s *chat.Service, log *slog.Logger) *httpapi.Handler {
 		httpapi.Route{Method: "PATCH", Resource: "/v1/conversations/{conversation_id}/messages/{seq}", Handler: h.edit},
 		httpapi.Route{Method: "POST", Resource: "/v1/conversations/{conversation_id}/messages/{seq}/recall", Handler: h.recall},
 		httpapi.Route{Method: "POST", Resource: "/v1/conversations/{conversation_id}/read", Handler: h.read},
-		httpapi.Route{Method: "POST", Resource: "/v1/sync", Handler: h.sync},
+		httpapi.Route{Method: "POST", Resource: "/v1/sync", MaxBody: SyncMaxBody, Handler: h.sync},
 	)
 }
 
@@ -149,6 +149,14 @@ func (h *handler) read(ctx context.Context, r *httpapi.Request) (httpapi.Respons
 	}
 	return httpapi.JSON(http.StatusOK, st), nil
 }
+
+// SyncMaxBody is sync's body cap. The schema allows 1,000 since entries
+// (chat.MaxSyncConversations) whose keys are up to 132 characters
+// ("dm:" + two 64-character ids + ":") and values up to 999,999,999,999:
+// about 148 KB of compact JSON with a 4,096-character cursor, which the
+// default 64 KiB cap refused (issue 12, defect 8). 256 KiB holds it with room
+// for formatting.
+const SyncMaxBody = 256 << 10
 
 type syncBody struct {
 	Since  map[string]int64 `json:"since"`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
+	"github.com/tokenim/tokenim/shared/httpapi"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
@@ -242,6 +243,31 @@ func TestBadInput(t *testing.T) {
 	}
 	if r := f.call(t, a, req{method: "GET", resource: "/v1/conversations"}); len(r.JSON["conversations"].([]any)) != 1 {
 		t.Fatalf("bad input created conversations: %s", r.Body)
+	}
+}
+
+// TestSyncLargestBodyTheSchemaAllows: 1,000 since entries with the longest
+// keys and values the schema allows are not refused as too large (issue 12,
+// defect 8: the 64 KiB default cap answered 413).
+func TestSyncLargestBodyTheSchemaAllows(t *testing.T) {
+	f := newFixture(t)
+	u := f.users(t, 1)
+	var b strings.Builder
+	b.WriteString(`{"since":{`)
+	for i := range chat.MaxSyncConversations {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		a := fmt.Sprintf("%064d", i)
+		fmt.Fprintf(&b, `"dm:%s:%s":999999999999`, a, strings.Repeat("z", 64))
+	}
+	b.WriteString(`},"limit":100}`)
+	if b.Len() <= httpapi.DefaultMaxBody || b.Len() > SyncMaxBody {
+		t.Fatalf("body is %d bytes; want above the default cap %d and within %d", b.Len(), httpapi.DefaultMaxBody, SyncMaxBody)
+	}
+	r := f.call(t, testenv.User(u[0]), req{method: "POST", resource: "/v1/sync", body: b.String()})
+	if r.Status != 200 {
+		t.Fatalf("sync with %d bytes: got %d %.300s, want 200", b.Len(), r.Status, r.Body)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tokenim/tokenim/shared/auth"
@@ -134,6 +135,13 @@ func TestUserTokens(t *testing.T) {
 		{"bad id", admin, "a#b", "", 400, "invalid_id"},
 		{"ttl too long", admin, id, `{"ttl_seconds":99999999}`, 400, "validation_failed"},
 		{"ttl too short", admin, id, `{"ttl_seconds":1}`, 400, "validation_failed"},
+		// Issue 12: exact names (5), null only where nullable (6), integers as
+		// JSON Schema counts them (11).
+		{"ttl null", admin, id, `{"ttl_seconds":null}`, 400, "validation_failed"},
+		{"null body", admin, id, `null`, 400, "validation_failed"},
+		{"ttl case variant", admin, id, `{"TTL_Seconds":600}`, 400, "unknown_field"},
+		{"ttl with a fraction", admin, id, `{"ttl_seconds":600.5}`, 400, "validation_failed"},
+		{"ttl written 3600.0", admin, id, `{"ttl_seconds":3600.0}`, 201, ""},
 		{"no principal", nil, id, "", 401, "unauthorized"},
 	}
 	for _, tc := range tests {
@@ -164,6 +172,34 @@ func TestCreateCredential(t *testing.T) {
 	r = testenv.Call(t, f.handler, testenv.REST{Method: "POST", Resource: "/v1/credentials", Path: "/v1/credentials", Principal: testenv.User("u")})
 	if r.Status != 403 {
 		t.Fatalf("user created a credential: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestCreateCredentialName: the name limit counts characters (Unicode code
+// points, as the spec's maxLength does), not bytes (issue 12, defect 7), and
+// the body is strict (defects 5, 6).
+func TestCreateCredentialName(t *testing.T) {
+	f := newFixture(t)
+	admin := &auth.Principal{Kind: auth.KindAdmin, KeyID: f.keyID}
+	tests := []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"128 two-byte characters", `{"name":"` + strings.Repeat("é", 128) + `"}`, 201, ""},
+		{"128 four-byte characters", `{"name":"` + strings.Repeat("😀", 128) + `"}`, 201, ""},
+		{"129 characters", `{"name":"` + strings.Repeat("é", 129) + `"}`, 400, "validation_failed"},
+		{"null name", `{"name":null}`, 400, "validation_failed"},
+		{"null body", `null`, 400, "validation_failed"},
+		{"case variant", `{"Name":"x"}`, 400, "unknown_field"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testenv.Call(t, f.handler, testenv.REST{Method: "POST", Resource: "/v1/credentials", Path: "/v1/credentials", Body: tc.body, Principal: admin})
+			if r.Status != tc.status || r.ErrorCode() != tc.code {
+				t.Fatalf("got %d %s, want %d %s", r.Status, r.Body, tc.status, tc.code)
+			}
+		})
 	}
 }
 

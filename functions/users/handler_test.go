@@ -208,6 +208,15 @@ func TestBadInput(t *testing.T) {
 		{"update immutable user_id", patch(`{"user_id":"other"}`), 400, "immutable_field"},
 		{"update immutable created_at", patch(`{"created_at":"2020-01-01T00:00:00Z"}`), 400, "immutable_field"},
 		{"update unknown field", patch(`{"gen":1}`), 400, "unknown_field"},
+		// Field names match exactly (issue 12, defect 5) and null is refused
+		// where the field is not nullable (defect 6).
+		{"case variant of user_id", post(`{"user_id":"x8","User_Id":"x9"}`, nil), 400, "unknown_field"},
+		{"upper-case names", post(`{"USER_ID":"x10","NickName":"x"}`, nil), 400, "unknown_field"},
+		{"null body", post(`null`, nil), 400, "validation_failed"},
+		{"null nickname on create", post(`{"user_id":"x11","nickname":null}`, nil), 400, "validation_failed"},
+		{"null metadata value", post(`{"user_id":"x12","metadata":{"k":null}}`, nil), 400, "validation_failed"},
+		{"update null body", patch(`null`), 400, "validation_failed"},
+		{"update case variant", patch(`{"Nickname":"x"}`), 400, "unknown_field"},
 		{"bad cursor", testenv.REST{Method: "GET", Resource: "/v1/users", Path: "/v1/users", Query: map[string]string{"cursor": "eyJzIjoidXNlcnMifQ"}, Principal: testenv.Admin()}, 400, "invalid_cursor"},
 		{"limit too large", testenv.REST{Method: "GET", Resource: "/v1/users", Path: "/v1/users", Query: map[string]string{"limit": "101"}, Principal: testenv.Admin()}, 400, "limit_out_of_range"},
 		{"unknown route", testenv.REST{Method: "PUT", Resource: "/v1/users", Path: "/v1/users", Principal: testenv.Admin()}, 404, "route_not_found"},
@@ -224,7 +233,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// Nothing was written by any of them.
-	for _, id := range []string{"x1", "x2", "x3", "x4", "x5", "x6", "x7"} {
+	for _, id := range []string{"x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12"} {
 		g := one("GET", id)
 		g.Principal = testenv.Admin()
 		if r := testenv.Call(t, f.handler, g); r.Status != 404 {

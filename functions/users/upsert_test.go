@@ -142,6 +142,8 @@ func TestUpsertBadInputAndPermissions(t *testing.T) {
 		{"bad avatar", put("y6", `{"avatar_url":"ftp://x"}`, nil), 400, "validation_failed"},
 		{"bad idempotency key", put("y7", `{}`, map[string]string{"Idempotency-Key": "has space"}), 400, "validation_failed"},
 		{"wrong content type", put("y8", `{}`, map[string]string{"Content-Type": "text/plain"}), 415, "unsupported_media_type"},
+		{"null body", put("y9", `null`, nil), 400, "validation_failed"},
+		{"case variant", put("y10", `{"NICKNAME":"x"}`, nil), 400, "unknown_field"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,7 +153,7 @@ func TestUpsertBadInputAndPermissions(t *testing.T) {
 			}
 		})
 	}
-	for _, id := range []string{"y-other", "y0", "y1", "y2", "y3", "y4", "y5", "y6", "y7", "y8"} {
+	for _, id := range []string{"y-other", "y0", "y1", "y2", "y3", "y4", "y5", "y6", "y7", "y8", "y9", "y10"} {
 		if r := testenv.Call(t, f.handler, withP(one("GET", id), testenv.Admin(), "")); r.Status != http.StatusNotFound {
 			t.Errorf("bad input created user %s", id)
 		}

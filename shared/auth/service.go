@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 )
@@ -130,7 +131,7 @@ func (s *Service) IssueForUser(userID string, gen int64) (Issued, error) {
 // bootstrap tool with a nil principal check done by the caller). The plain
 // secret is returned once and never stored.
 func (s *Service) CreateCredential(ctx context.Context, name string) (Credential, string, error) {
-	if len(name) > 128 {
+	if utf8.RuneCountInString(name) > 128 { // characters, as the spec's maxLength counts
 		return Credential{}, "", apierror.New(apierror.ValidationFailed, "name must be at most 128 characters.")
 	}
 	c, secret, err := NewCredential(name, s.now().UnixMilli())

@@ -102,8 +102,12 @@ func ParseConversationID(s string) (ConvRef, error) {
 	switch {
 	case len(parts) == 3 && parts[0] == "dm":
 		a, b := parts[1], parts[2]
-		if users.ValidateID("user_id", a) != nil || users.ValidateID("user_id", b) != nil || a == b {
+		if users.ValidateID("user_id", a) != nil || users.ValidateID("user_id", b) != nil {
 			return ConvRef{}, bad
+		}
+		if a == b {
+			return ConvRef{}, apierror.New(apierror.InvalidID, "conversation_id names the same user twice; a direct conversation is between two different users.").
+				WithDetails(map[string]string{"field": "conversation_id"})
 		}
 		if b < a {
 			a, b = b, a

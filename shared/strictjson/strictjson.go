@@ -1,25 +1,51 @@
 // Package strictjson decodes request bodies the way a public API must:
 // malformed JSON, duplicate keys, integers beyond 2^53 (which JavaScript
-// clients cannot represent), unknown fields and trailing data are refused
-// with a documented code, before anything is written.
+// clients cannot represent), unknown fields, field names that differ from
+// the documented ones only in case, null where a field is not nullable and
+// trailing data are refused with a documented code, before anything is
+// written.
+//
+// Decoding is github.com/go-json-experiment/json (encoding/json/v2), which is
+// strict by design: names match exactly and duplicate names are an error.
+// encoding/json matched names case-insensitively, so {"User_Id":"b"} filled
+// user_id, and decoded null into any field as "leave it alone".
 package strictjson
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"math"
+	"math/big"
+	"reflect"
 	"strconv"
 	"strings"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 )
 
 const maxSafeInteger = 1 << 53
 
+var (
+	errNull       = errors.New("null is not allowed here")
+	errNotInteger = errors.New("not an integer")
+)
+
+// options are the one place the body rules live; every caller of Decode
+// gets them.
+var options = json.JoinOptions(
+	json.RejectUnknownMembers(true),
+	json.MatchCaseInsensitiveNames(false), // the v2 default, stated: a case variant is an unknown field
+	jsontext.AllowDuplicateNames(false),   // the v2 default, stated
+	json.WithUnmarshalers(json.UnmarshalFromFunc(strictValue)),
+)
+
 // Decode parses data into v strictly. v's struct fields define the allowed
-// keys; unknown keys are refused.
+// keys; unknown keys are refused. null is accepted only by fields that decode
+// themselves (Optional, json.RawMessage) or hold arbitrary JSON (any).
 func Decode(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return apierror.New(apierror.InvalidJSON, "The request body is empty; a JSON document is required.")
@@ -27,82 +53,36 @@ func Decode(data []byte, v any) error {
 	if err := Check(data); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(data, v, options); err != nil {
 		return translate(err)
 	}
 	return nil
 }
 
-// Check validates syntax, duplicate keys and number ranges without decoding.
+// Check validates syntax, duplicate keys, number ranges and that the body is
+// one JSON value, without decoding.
 func Check(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	type frame struct {
-		keys    map[string]struct{} // nil for arrays
-		wantKey bool
-	}
-	var stack []*frame
-	// valueDone tells the enclosing object that its key's value is complete.
-	valueDone := func() {
-		if n := len(stack); n > 0 && stack[n-1].keys != nil {
-			stack[n-1].wantKey = true
-		}
-	}
-	values := 0
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
 	for {
-		tok, err := dec.Token()
+		tok, err := dec.ReadToken()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return apierror.New(apierror.InvalidJSON, "The request body is not valid JSON.")
+			return translate(err)
 		}
-		if n := len(stack); n > 0 && stack[n-1].wantKey {
-			top := stack[n-1]
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:n-1]
-				valueDone()
-				continue
-			}
-			k, _ := tok.(string)
-			if _, dup := top.keys[k]; dup {
-				return apierror.New(apierror.DuplicateKey, "The key %q appears more than once in one object.", truncate(k))
-			}
-			top.keys[k] = struct{}{}
-			top.wantKey = false
-			continue
+		if dec.StackDepth() == 0 && dec.InputOffset() < int64(len(bytes.TrimRight(data, " \t\r\n"))) {
+			return apierror.New(apierror.InvalidJSON, "The request body holds more than one JSON value.")
 		}
-		if len(stack) == 0 {
-			if values++; values > 1 {
-				return apierror.New(apierror.InvalidJSON, "The request body holds more than one JSON value.")
-			}
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, &frame{keys: map[string]struct{}{}, wantKey: true})
-				continue
-			case '[':
-				stack = append(stack, &frame{})
-				continue
-			default: // ']' ('}' is handled above, where a key is expected)
-				stack = stack[:len(stack)-1]
-			}
-		case json.Number:
-			if err := checkNumber(t); err != nil {
+		if tok.Kind() == '0' {
+			if err := checkNumber(tok.String()); err != nil {
 				return err
 			}
 		}
-		valueDone()
 	}
 }
 
-func checkNumber(n json.Number) error {
-	s := string(n)
+func checkNumber(s string) error {
 	if !strings.ContainsAny(s, ".eE") {
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || i > maxSafeInteger || i < -maxSafeInteger {
@@ -117,35 +97,117 @@ func checkNumber(n json.Number) error {
 	return nil
 }
 
+// selfDecoding types (Optional, json.RawMessage) decide about null themselves.
+var (
+	v1Unmarshaler = reflect.TypeFor[interface{ UnmarshalJSON([]byte) error }]()
+	v2Unmarshaler = reflect.TypeFor[json.UnmarshalerFrom]()
+)
+
+// strictValue runs before the default decoding of every value. It refuses
+// null for fields that cannot hold it and decodes integer fields as JSON
+// Schema defines an integer (3600.0 and 3.6e3 are the integer 3600), and
+// otherwise hands the value on (errors.ErrUnsupported).
+func strictValue(dec *jsontext.Decoder, v any) error {
+	t := reflect.TypeOf(v) // always a non-nil pointer
+	switch dec.PeekKind() {
+	case 'n':
+		// A Go pointer means "optional", not "nullable": {"seq":null} is refused
+		// like {"name":null}.
+		if t.Elem().Kind() == reflect.Interface || t.Implements(v1Unmarshaler) || t.Implements(v2Unmarshaler) {
+			return errors.ErrUnsupported
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
+		return errNull
+	case '0':
+		elem := reflect.ValueOf(v).Elem()
+		if !isInt(elem.Kind()) {
+			return errors.ErrUnsupported
+		}
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		r, ok := new(big.Rat).SetString(tok.String())
+		if !ok || !r.IsInt() || !r.Num().IsInt64() {
+			return errNotInteger
+		}
+		n := r.Num().Int64()
+		if elem.OverflowInt(n) {
+			return errNotInteger
+		}
+		elem.SetInt(n)
+		return nil
+	}
+	return errors.ErrUnsupported
+}
+
+func isInt(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return true
+	}
+	return false
+}
+
 func translate(err error) error {
 	var ae *apierror.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		field := typeErr.Field
-		if field == "" {
-			return apierror.New(apierror.ValidationFailed, "The request body must be a JSON %s.", kindName(typeErr.Type.Kind().String()))
+	var syn *jsontext.SyntacticError
+	if errors.As(err, &syn) {
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			k := syn.JSONPointer.LastToken()
+			return apierror.New(apierror.DuplicateKey, "The key %q appears more than once in one object.", truncate(k))
 		}
-		return apierror.New(apierror.ValidationFailed, "Field %q has the wrong type.", truncate(field)).WithDetails(map[string]string{"field": field})
+		return apierror.New(apierror.InvalidJSON, "The request body is not valid JSON.")
 	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		f = strings.Trim(f, `"`)
+	var sem *json.SemanticError
+	if !errors.As(err, &sem) {
+		return apierror.New(apierror.InvalidJSON, "The request body is not valid JSON for this operation.")
+	}
+	field := fieldPath(sem.JSONPointer)
+	switch {
+	case errors.Is(sem.Err, json.ErrUnknownName):
+		f := sem.JSONPointer.LastToken()
 		return apierror.New(apierror.UnknownField, "Unknown field %q.", truncate(f)).WithDetails(map[string]string{"field": f})
+	case field == "" && errors.Is(sem.Err, errNull):
+		return apierror.New(apierror.ValidationFailed, "The request body must be a JSON object, not null.")
+	case field == "":
+		return apierror.New(apierror.ValidationFailed, "The request body must be a JSON %s.", kindName(sem.GoType))
+	case errors.Is(sem.Err, errNull):
+		return apierror.New(apierror.ValidationFailed, "Field %q may not be null.", truncate(field)).WithDetails(map[string]string{"field": field})
+	case errors.Is(sem.Err, errNotInteger):
+		return apierror.New(apierror.ValidationFailed, "Field %q must be an integer.", truncate(field)).WithDetails(map[string]string{"field": field})
 	}
-	return apierror.New(apierror.InvalidJSON, "The request body is not valid JSON for this operation.")
+	return apierror.New(apierror.ValidationFailed, "Field %q has the wrong type.", truncate(field)).WithDetails(map[string]string{"field": field})
 }
 
-func kindName(k string) string {
-	switch k {
-	case "struct", "map":
+// fieldPath spells a JSON pointer as encoding/json did: "meta.x".
+func fieldPath(p jsontext.Pointer) string {
+	var parts []string
+	for tok := range p.Tokens() {
+		parts = append(parts, tok)
+	}
+	return strings.Join(parts, ".")
+}
+
+func kindName(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
 		return "object"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "array"
 	}
-	return k
+	return t.Kind().String()
 }
 
 func truncate(s string) string {
@@ -156,18 +218,22 @@ func truncate(s string) string {
 }
 
 // Optional distinguishes an absent field (Set=false) from an explicit null
-// (Set=true, Null=true) in PATCH-style bodies.
+// (Set=true, Null=true) in PATCH-style bodies. It is the way a body field
+// says "null is allowed here".
 type Optional[T any] struct {
 	Set   bool
 	Null  bool
 	Value T
 }
 
-func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+// UnmarshalJSONFrom decodes with the caller's options, so Value's own
+// fields are as strict as the body's.
+func (o *Optional[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	o.Set = true
-	if string(b) == "null" {
+	if dec.PeekKind() == 'n' {
 		o.Null = true
-		return nil
+		_, err := dec.ReadToken()
+		return err
 	}
-	return json.Unmarshal(b, &o.Value)
+	return json.UnmarshalDecode(dec, &o.Value)
 }

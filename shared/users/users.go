@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -34,14 +35,16 @@ type User struct {
 	Source string `json:"-"`
 }
 
-// Limits, documented in docs/openapi.yaml and README.
+// Limits, documented in docs/openapi.yaml and README. String lengths count
+// characters (Unicode code points), the unit of the spec's maxLength, so a
+// client validating against the schema and the server agree.
 const (
-	MaxIDLength       = 64
-	MaxNicknameRunes  = 64
-	MaxAvatarURLBytes = 2048
-	MaxMetadataKeys   = 20
-	MaxMetadataKey    = 64
-	MaxMetadataValue  = 1024
+	MaxIDLength           = 64
+	MaxNicknameRunes      = 64
+	MaxAvatarURLRunes     = 2048
+	MaxMetadataKeys       = 20
+	MaxMetadataKeyRunes   = 64
+	MaxMetadataValueRunes = 1024
 )
 
 // idPattern: letters, digits and _ . @ -, starting with a letter or digit.
@@ -75,11 +78,24 @@ func (p Profile) Validate() error {
 	}
 	if p.AvatarURL != "" {
 		u, err := url.Parse(p.AvatarURL)
-		if err != nil || len(p.AvatarURL) > MaxAvatarURLBytes || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fieldErr("avatar_url", "avatar_url must be an http(s) URL of at most %d bytes.", MaxAvatarURLBytes)
+		if err != nil || utf8.RuneCountInString(p.AvatarURL) > MaxAvatarURLRunes || strings.ContainsFunc(p.AvatarURL, notURIChar) ||
+			(u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fieldErr("avatar_url", "avatar_url must be an http(s) URL (RFC 3986: ASCII, other characters percent-encoded) of at most %d characters.", MaxAvatarURLRunes)
 		}
 	}
 	return ValidateMetadata(p.Metadata)
+}
+
+// notURIChar reports a character RFC 3986 does not allow anywhere in a URI
+// (the spec's format: uri): url.Parse lets spaces and non-ASCII through.
+func notURIChar(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	case strings.ContainsRune("-._~:/?#[]@!$&'()*+,;=%", r):
+		return false
+	}
+	return true
 }
 
 // ValidateMetadata checks custom string metadata (users and groups).
@@ -88,11 +104,11 @@ func ValidateMetadata(m map[string]string) error {
 		return fieldErr("metadata", "metadata may hold at most %d keys.", MaxMetadataKeys)
 	}
 	for k, v := range m {
-		if k == "" || len(k) > MaxMetadataKey || !utf8.ValidString(k) {
-			return fieldErr("metadata", "metadata keys must be 1-%d bytes of UTF-8.", MaxMetadataKey)
+		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKeyRunes || !utf8.ValidString(k) {
+			return fieldErr("metadata", "metadata keys must be 1-%d characters of UTF-8.", MaxMetadataKeyRunes)
 		}
-		if len(v) > MaxMetadataValue || !utf8.ValidString(v) {
-			return fieldErr("metadata", "metadata values must be at most %d bytes of UTF-8.", MaxMetadataValue)
+		if utf8.RuneCountInString(v) > MaxMetadataValueRunes || !utf8.ValidString(v) {
+			return fieldErr("metadata", "metadata values must be at most %d characters of UTF-8.", MaxMetadataValueRunes)
 		}
 	}
 	return nil
