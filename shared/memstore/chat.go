@@ -71,12 +71,6 @@ var ErrInvalidRequest = errors.New("invalid request")
 
 func ms(t time.Time) int64     { return t.UnixMilli() }
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-func optMS(t *time.Time) int64 { // nil: absent (0)
-	if t == nil {
-		return 0
-	}
-	return t.UnixMilli()
-}
 
 // copyMap returns a copy of m; an empty map is absent (nil), as DynamoDB
 // omits it.

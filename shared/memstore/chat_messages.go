@@ -183,6 +183,10 @@ func (c *Chat) History(_ context.Context, conv chat.ConversationID, lo, hi int64
 	if limit <= 0 {
 		return nil, nil // the adapter issues no query
 	}
+	if lo > hi {
+		// DynamoDB rejects BETWEEN with lo > hi (moto answers empty).
+		return nil, errInvalid("history", "lo above hi")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	seqs := c.seqs(conv)

@@ -38,6 +38,7 @@ func ChatStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	cases = append(cases, chatMemberCases()...)
 	cases = append(cases, chatConversationCases()...)
 	cases = append(cases, chatMessageCases()...)
+	cases = append(cases, chatRejectedCases()...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
