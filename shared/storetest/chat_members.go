@@ -78,31 +78,6 @@ func chatMemberCases() []chatCase {
 				t.Fatalf("member of a missing group: %v", got)
 			}
 		}},
-		{"AddMembers/concurrent adds never pass the cap", func(t *testing.T, s chat.Store) {
-			g := newGroup(t, s, newID("u"))
-			const cap, tries = 4, 6
-			var wg sync.WaitGroup
-			errs := make([]error, tries)
-			for i := range tries {
-				wg.Go(func() {
-					errs[i] = s.AddMembers(ctxOf(t), g.GroupID, []chat.Member{member(g.GroupID, newID("u"), chat.RoleMember)}, cap, chat.ReadMark{})
-				})
-			}
-			wg.Wait()
-			ok := 0
-			for _, err := range errs {
-				switch {
-				case err == nil:
-					ok++
-				case apierror.Is(err, apierror.MemberLimit):
-				default:
-					t.Fatalf("AddMembers: %v", err)
-				}
-			}
-			if got := getGroup(t, s, g.GroupID).MemberCount; ok != cap-1 || got != cap {
-				t.Fatalf("%d adds succeeded, count %d; want %d and %d", ok, got, cap-1, cap)
-			}
-		}},
 		{"RemoveMember/removes the member, its entry and one from the count", func(t *testing.T, s chat.Store) {
 			a := newID("u")
 			g := newGroup(t, s, newID("u"), a)
@@ -198,8 +173,8 @@ func chatMemberCases() []chatCase {
 			var got []string
 			token := ""
 			for page := 0; ; page++ {
-				if page > len(ids) {
-					t.Fatalf("more than %d pages: %v", len(ids), got)
+				if page > len(ids)/2+1 {
+					t.Fatalf("more than %d pages: %v", len(ids)/2+2, got)
 				}
 				start, err := codec.Decode("members", token)
 				must(t, err)
@@ -219,12 +194,17 @@ func chatMemberCases() []chatCase {
 				t.Fatalf("members %v, want %v", got, ids)
 			}
 		}},
-		{"ListMembers/a full page has a next page", func(t *testing.T, s chat.Store) {
+		{"ListMembers/a next page after a full last page is empty and last", func(t *testing.T, s chat.Store) {
+			// DynamoDB may return a start key when a page is exactly full
+			// (DynamoDB Local does, moto does not); following it must end.
 			g := newGroup(t, s, newID("u"), newID("u"))
 			list, next, err := s.ListMembers(ctxOf(t), g.GroupID, 2, cursor.Page{})
 			must(t, err)
-			if len(list) != 2 || len(next.Key) == 0 {
-				t.Fatalf("ListMembers = %d members, next %v; want 2 and a next page", len(list), next)
+			if len(list) != 2 {
+				t.Fatalf("ListMembers = %d members, want 2", len(list))
+			}
+			if len(next.Key) == 0 {
+				return
 			}
 			list, next, err = s.ListMembers(ctxOf(t), g.GroupID, 2, next)
 			if err != nil || len(list) != 0 || len(next.Key) != 0 {
@@ -235,6 +215,37 @@ func chatMemberCases() []chatCase {
 			g := newGroup(t, s, newID("u"))
 			_, _, err := s.ListMembers(ctxOf(t), g.GroupID, 0, cursor.Page{})
 			wantFailure(t, err)
+		}},
+	}
+}
+
+// chatTxRaceCases race transactions against each other.
+func chatTxRaceCases() []chatCase {
+	return []chatCase{
+		{"AddMembers/concurrent adds never pass the cap", func(t *testing.T, s chat.Store) {
+			g := newGroup(t, s, newID("u"))
+			const cap, tries = 4, 6
+			var wg sync.WaitGroup
+			errs := make([]error, tries)
+			for i := range tries {
+				wg.Go(func() {
+					errs[i] = s.AddMembers(ctxOf(t), g.GroupID, []chat.Member{member(g.GroupID, newID("u"), chat.RoleMember)}, cap, chat.ReadMark{})
+				})
+			}
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case apierror.Is(err, apierror.MemberLimit):
+				default:
+					t.Fatalf("AddMembers: %v", err)
+				}
+			}
+			if got := getGroup(t, s, g.GroupID).MemberCount; ok != cap-1 || got != cap {
+				t.Fatalf("%d adds succeeded, count %d; want %d and %d", ok, got, cap-1, cap)
+			}
 		}},
 	}
 }

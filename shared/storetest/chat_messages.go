@@ -56,10 +56,12 @@ func chatClaimCases() []chatCase {
 			}
 			other := c
 			other.Seq, other.MessageID, other.Fingerprint = 4, "m2", "fp2"
-			old, err = s.ClaimClientMsgID(ctxOf(t), other)
-			must(t, err)
-			if old == nil || !reflect.DeepEqual(*old, c) {
-				t.Fatalf("second claim = %+v, want %+v", old, c)
+			for i := range 2 { // a losing claim changes nothing
+				old, err = s.ClaimClientMsgID(ctxOf(t), other)
+				must(t, err)
+				if old == nil || !reflect.DeepEqual(*old, c) {
+					t.Fatalf("claim #%d = %+v, want %+v", i+2, old, c)
+				}
 			}
 		}},
 		{"ClaimClientMsgID/concurrent claims: exactly one wins", func(t *testing.T, s chat.Store) {
@@ -267,6 +269,10 @@ func chatClaimCases() []chatCase {
 			must(t, s.AdvanceConversation(ctxOf(t), ref, ev, ""))
 			want.LastSeq, want.LastMsgID, want.LastAt, want.LastSender, want.LastPreview, want.LastKind, want.LastCount = 6, "e6", at(6), "", "", chat.KindRecall, 0
 			check("event")
+			m7 := msg(ref.ID, 7, b)
+			must(t, s.AdvanceConversation(ctxOf(t), ref, m7, "back"))
+			want.LastSeq, want.LastMsgID, want.LastAt, want.LastSender, want.LastPreview, want.LastKind, want.LastCount = 7, m7.MessageID, at(7), b, "back", chat.KindMessage, 7
+			check("message after an event")
 		}},
 		{"AdvanceConversation/keeps a group's head fields", func(t *testing.T, s chat.Store) {
 			g := newGroup(t, s, newID("u"))
