@@ -73,31 +73,32 @@ func (c *Chat) ReadConversation(_ context.Context, q chat.ConvQuery) (chat.ConvV
 
 // GetConvMetas reads heads; missing ones are absent from the map.
 func (c *Chat) GetConvMetas(_ context.Context, ids []chat.ConversationID) (map[chat.ConversationID]chat.ConvMeta, error) {
-	if hasDuplicate(ids) {
-		return nil, errInvalid("get conversations", "duplicate keys") // as BatchGetItem
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[chat.ConversationID]chat.ConvMeta{}
-	for _, id := range ids {
-		if r, ok := c.metas[id]; ok {
-			out[id] = r.meta(id)
-		}
-	}
-	return out, nil
+	return batchGet(c, "get conversations", ids, func(id chat.ConversationID) (chat.ConvMeta, bool) {
+		r, ok := c.metas[id]
+		return r.meta(id), ok
+	})
 }
 
 // GetEntries reads entries; missing ones are absent from the map.
 func (c *Chat) GetEntries(_ context.Context, keys []chat.EntryKey) (map[chat.EntryKey]chat.Entry, error) {
+	return batchGet(c, "get entries", keys, func(k chat.EntryKey) (chat.Entry, bool) {
+		r, ok := c.entries[k.UserID][k.ConversationID]
+		return r.entry(k.UserID, k.ConversationID), ok
+	})
+}
+
+// batchGet reads keys under the lock as BatchGetItem does: duplicate keys
+// are rejected, missing items are absent from the map.
+func batchGet[K comparable, V any](c *Chat, op string, keys []K, get func(K) (V, bool)) (map[K]V, error) {
 	if hasDuplicate(keys) {
-		return nil, errInvalid("get entries", "duplicate keys") // as BatchGetItem
+		return nil, errInvalid(op, "duplicate keys")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[chat.EntryKey]chat.Entry{}
+	out := map[K]V{}
 	for _, k := range keys {
-		if r, ok := c.entries[k.UserID][k.ConversationID]; ok {
-			out[k] = r.entry(k.UserID, k.ConversationID)
+		if v, ok := get(k); ok {
+			out[k] = v
 		}
 	}
 	return out, nil

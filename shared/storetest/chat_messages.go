@@ -42,6 +42,34 @@ func seqsOf(ms []chat.Message) []int64 {
 	return out
 }
 
+// race runs f n times at once and returns each call's result, failing on
+// any error.
+func race[T any](t *testing.T, n int, f func(i int) (*T, error)) []*T {
+	t.Helper()
+	olds := make([]*T, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { olds[i], errs[i] = f(i) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		must(t, err)
+	}
+	return olds
+}
+
+// winners counts the calls whose conditional write won (no old value).
+func winners[T any](olds []*T) int {
+	n := 0
+	for _, o := range olds {
+		if o == nil {
+			n++
+		}
+	}
+	return n
+}
+
 func chatMessageCases() []chatCase {
 	return append(chatClaimCases(), chatChangeCases()...)
 }
@@ -66,25 +94,11 @@ func chatClaimCases() []chatCase {
 		}},
 		{"ClaimClientMsgID/concurrent claims: exactly one wins", func(t *testing.T, s chat.Store) {
 			conv := newConv()
-			const n = 8
-			olds := make([]*chat.Claim, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					olds[i], errs[i] = s.ClaimClientMsgID(ctxOf(t), chat.Claim{ConversationID: conv, Key: "k", Seq: int64(i + 1), MessageID: newID("m"), CreatedAt: at(0)})
-				})
-			}
-			wg.Wait()
-			winners := 0
-			for i := range n {
-				must(t, errs[i])
-				if olds[i] == nil {
-					winners++
-				}
-			}
-			if winners != 1 {
-				t.Fatalf("%d claims won, want 1", winners)
+			olds := race(t, 8, func(i int) (*chat.Claim, error) {
+				return s.ClaimClientMsgID(ctxOf(t), chat.Claim{ConversationID: conv, Key: "k", Seq: int64(i + 1), MessageID: newID("m"), CreatedAt: at(0)})
+			})
+			if n := winners(olds); n != 1 {
+				t.Fatalf("%d claims won, want 1", n)
 			}
 		}},
 		{"MoveClaim/moves only the claim it expects", func(t *testing.T, s chat.Store) {
@@ -170,27 +184,15 @@ func chatClaimCases() []chatCase {
 		}},
 		{"PutMessage/concurrent puts at one seq: exactly one wins", func(t *testing.T, s chat.Store) {
 			conv := newConv()
-			const n = 8
-			olds := make([]*chat.Message, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() { olds[i], errs[i] = s.PutMessage(ctxOf(t), msg(conv, 1, newID("u"))) })
+			olds := race(t, 8, func(int) (*chat.Message, error) { return s.PutMessage(ctxOf(t), msg(conv, 1, newID("u"))) })
+			if n := winners(olds); n != 1 {
+				t.Fatalf("%d puts won, want 1", n)
 			}
-			wg.Wait()
 			stored := getMessage(t, s, conv, 1)
-			winners := 0
-			for i := range n {
-				must(t, errs[i])
-				switch {
-				case olds[i] == nil:
-					winners++
-				case !reflect.DeepEqual(*olds[i], *stored):
-					t.Fatalf("loser saw %+v, stored %+v", olds[i], stored)
+			for _, old := range olds {
+				if old != nil && !reflect.DeepEqual(*old, *stored) {
+					t.Fatalf("loser saw %+v, stored %+v", old, stored)
 				}
-			}
-			if winners != 1 {
-				t.Fatalf("%d puts won, want 1", winners)
 			}
 		}},
 		{"LatestSeq and MessageCount", func(t *testing.T, s chat.Store) {
