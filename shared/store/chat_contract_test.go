@@ -35,7 +35,7 @@ func TestChatContract(t *testing.T) {
 	db := chatDB{env.DB(env.Cfg)}
 	var opts []storetest.ChatOption
 	if isMoto(t) {
-		opts = append(opts, storetest.NoTransactionRaces("moto does not isolate concurrent TransactWriteItems; run with LocalStack"))
+		opts = append(opts, storetest.OnMoto())
 	}
 	storetest.ChatStore(t, func(*testing.T) chat.Store { return db }, opts...)
 }

@@ -31,15 +31,20 @@ type chatCase struct {
 // ChatOption adjusts the chat suite to a store's known limits.
 type ChatOption func(*chatOptions)
 
-type chatOptions struct{ noTxRaces string }
+type chatOptions struct{ moto bool }
 
-// NoTransactionRaces skips the cases that race transactions, giving why:
-// moto neither isolates concurrent TransactWriteItems nor keeps writes
-// made during a cancelled one (it restores a copy of the table), so those
-// cases fail there through no fault of the adapter. DynamoDB, DynamoDB
-// Local (LocalStack) and the fakes run them.
-func NoTransactionRaces(why string) ChatOption {
-	return func(o *chatOptions) { o.noTxRaces = why }
+// OnMoto skips the cases moto cannot pass through no fault of the adapter,
+// each with its reason (DynamoDB Local, which LocalStack runs, passes them
+// all, and so do the fakes): moto neither isolates concurrent
+// TransactWriteItems nor keeps writes made during a cancelled one (it
+// restores a copy of the table), and it accepts some requests DynamoDB
+// rejects.
+func OnMoto() ChatOption { return func(o *chatOptions) { o.moto = true } }
+
+// A motoCase is a case moto fails, and why.
+type motoCase struct {
+	chatCase
+	why string
 }
 
 // ChatStore runs the chat.Store contract against the stores newStore
@@ -63,10 +68,10 @@ func ChatStore(t *testing.T, newStore func(t *testing.T) chat.Store, opts ...Cha
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
-	for _, tc := range chatTxRaceCases() {
+	for _, tc := range chatMotoCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			if o.noTxRaces != "" {
-				t.Skip(o.noTxRaces)
+			if o.moto {
+				t.Skip("moto: " + tc.why)
 			}
 			tc.run(t, newStore(t))
 		})

@@ -3,7 +3,6 @@ package storetest
 import (
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/tokenim/tokenim/shared/apierror"
@@ -215,37 +214,6 @@ func chatMemberCases() []chatCase {
 			g := newGroup(t, s, newID("u"))
 			_, _, err := s.ListMembers(ctxOf(t), g.GroupID, 0, cursor.Page{})
 			wantFailure(t, err)
-		}},
-	}
-}
-
-// chatTxRaceCases race transactions against each other.
-func chatTxRaceCases() []chatCase {
-	return []chatCase{
-		{"AddMembers/concurrent adds never pass the cap", func(t *testing.T, s chat.Store) {
-			g := newGroup(t, s, newID("u"))
-			const cap, tries = 4, 6
-			var wg sync.WaitGroup
-			errs := make([]error, tries)
-			for i := range tries {
-				wg.Go(func() {
-					errs[i] = s.AddMembers(ctxOf(t), g.GroupID, []chat.Member{member(g.GroupID, newID("u"), chat.RoleMember)}, cap, chat.ReadMark{})
-				})
-			}
-			wg.Wait()
-			ok := 0
-			for _, err := range errs {
-				switch {
-				case err == nil:
-					ok++
-				case apierror.Is(err, apierror.MemberLimit):
-				default:
-					t.Fatalf("AddMembers: %v", err)
-				}
-			}
-			if got := getGroup(t, s, g.GroupID).MemberCount; ok != cap-1 || got != cap {
-				t.Fatalf("%d adds succeeded, count %d; want %d and %d", ok, got, cap-1, cap)
-			}
 		}},
 	}
 }
