@@ -115,6 +115,19 @@ func chatGroupCases() []chatCase {
 				t.Fatalf("existing group = %+v, want the tombstone", old)
 			}
 		}},
+		{"CreateGroup and GetGroup/callers hold copies", func(t *testing.T, s chat.Store) {
+			gid, owner := newID("g"), newID("u")
+			meta := map[string]string{"k": "v"}
+			g := chat.Group{GroupID: gid, OwnerID: owner, Metadata: meta, ConversationID: chat.GroupConversationID(gid), CreatedAt: at(0), UpdatedAt: at(0)}
+			_, err := s.CreateGroup(ctxOf(t), g, []chat.Member{member(gid, owner, chat.RoleOwner)})
+			must(t, err)
+			meta["k"] = "changed by the caller"
+			got := getGroup(t, s, gid)
+			got.Metadata["k"] = "changed by a reader"
+			if again := getGroup(t, s, gid); again.Metadata["k"] != "v" {
+				t.Fatalf("stored metadata = %v, want k=v", again.Metadata)
+			}
+		}},
 		{"GetGroup/missing is nil", func(t *testing.T, s chat.Store) {
 			g, err := s.GetGroup(ctxOf(t), newID("g"))
 			if err != nil || g != nil {
