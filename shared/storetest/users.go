@@ -34,21 +34,12 @@ func storeID(prefix string) string {
 // msNow is the current time as stores keep it: UTC, whole milliseconds.
 func msNow() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
-func ptr[T any](v T) *T { return &v }
-
 // newUser is a user as the users service builds it.
 func newUser(id string) users.User {
 	now := msNow()
 	return users.User{UserID: id, Nickname: "Nick " + id, AvatarURL: "https://example.com/" + id + ".png",
 		Metadata: map[string]string{"team": "blue"}, CreatedAt: now, UpdatedAt: now, Gen: users.NewGen(),
 		IdempotencyKey: "idem-" + id, Source: "cognito:pool:" + id}
-}
-
-func wantCode(t *testing.T, err error, code apierror.Code) {
-	t.Helper()
-	if !apierror.Is(err, code) {
-		t.Fatalf("error %v, want %s", err, code)
-	}
 }
 
 func wantUser(t *testing.T, got, want users.User) {
