@@ -270,7 +270,8 @@ func checkUsers(t testing.TB, db *store.DB, prefix string, n int, jobID string) 
 }
 
 // TestFaultInjection: 20% of DynamoDB write calls fail (half throttled
-// before sending, half answered 500 after being applied), SDK retries off:
+// before sending, half answered 500 after being applied), each attempt
+// retried by the SDK (the one retry policy):
 // the import still ends with exactly every user and exact counters.
 // FAULT_ROWS sets the size (default 10,000).
 func TestFaultInjection(t *testing.T) {
