@@ -12,14 +12,11 @@ import (
 // NewHandler returns the dead-letter consumer: every record is a chunk that
 // failed maxReceiveCount deliveries. It commits the chunk (rows this job
 // wrote count as created, the rest as failed with a reason), so the job
-// finishes. Only a failure to record that is retried; a body that is not a
-// chunk message cannot be attributed to a job and is dropped and counted.
+// finishes. Only a failure to record that is retried.
 func NewHandler(p *batch.Processor, log *slog.Logger) lambdasqs.HandlerFunc {
-	return lambdasqs.Handler(&queue.Runner{Name: "batchdlq", Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error {
-		if _, err := batch.DecodeMessage(r.Body); err != nil {
-			return queue.Malformed(err)
-		}
-		log.WarnContext(ctx, "dead chunk", "message_id", r.ID, "receive_count", r.ReceiveCount)
-		return p.HandleDeadLetter(ctx, r.Body)
-	}})
+	return lambdasqs.Handler(&queue.Runner{Name: "batchdlq", Log: log, Parallel: 10,
+		Process: batch.ChunkProcessor(func(ctx context.Context, r queue.Record) error {
+			log.WarnContext(ctx, "dead chunk", "message_id", r.ID, "receive_count", r.ReceiveCount)
+			return p.HandleDeadLetter(ctx, r.Body)
+		})})
 }

@@ -12,13 +12,7 @@ import (
 // NewHandler returns the worker: every SQS record is one chunk of a batch
 // job. Records are processed concurrently (their row writes share the
 // processor's parallelism); the reply lists exactly the records to retry.
-// A body that is not a chunk message is dropped and counted: no delivery
-// could make it readable.
 func NewHandler(p *batch.Processor, log *slog.Logger) lambdasqs.HandlerFunc {
-	return lambdasqs.Handler(&queue.Runner{Name: "batchworker", Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error {
-		if _, err := batch.DecodeMessage(r.Body); err != nil {
-			return queue.Malformed(err)
-		}
-		return p.HandleMessage(ctx, r.Body)
-	}})
+	return lambdasqs.Handler(&queue.Runner{Name: "batchworker", Log: log, Parallel: 10,
+		Process: batch.ChunkProcessor(func(ctx context.Context, r queue.Record) error { return p.HandleMessage(ctx, r.Body) })})
 }

@@ -6,7 +6,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/tokenim/tokenim/shared/queue"
 )
+
+// ChunkProcessor is the queue.Processor of the chunk queues (the worker and
+// the dead-letter consumer): a body that is not a chunk message is
+// malformed, dropped and counted, since no delivery could make it
+// readable; any other body goes to handle.
+func ChunkProcessor(handle func(ctx context.Context, r queue.Record) error) queue.Processor {
+	return func(ctx context.Context, r queue.Record) error {
+		if _, err := DecodeMessage(r.Body); err != nil {
+			return queue.Malformed(err)
+		}
+		return handle(ctx, r)
+	}
+}
 
 // Queue sends chunk messages.
 type Queue interface {
