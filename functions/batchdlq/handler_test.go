@@ -19,6 +19,8 @@ import (
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/queue"
+	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
@@ -77,7 +79,7 @@ func TestPoisonChunk(t *testing.T) {
 	// The worker, as Lambda runs it, until the poison chunk is dead.
 	dlqURL := env.Res.QueueURLs["BatchDeadLetterQueue"]
 	worker := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
-		Handler:    batch.SQSHandler(log, 10, func(ctx context.Context, m events.SQSMessage) error { return proc.HandleMessage(ctx, m.Body) }),
+		Handler:    lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }}),
 		Visibility: 1}
 	if err := worker.Run(ctx, 1, func() bool { return queued(ctx, client, dlqURL) > 0 }); err != nil {
 		t.Fatalf("worker: %v", err)

@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
@@ -21,12 +26,20 @@ type fakeJobs struct {
 	seen []realtime.Job
 }
 
-func (f *fakeJobs) Process(_ context.Context, j realtime.Job) error {
+func (f *fakeJobs) Process(ctx context.Context, j realtime.Job) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seen = append(f.seen, j)
-	if f.fail[j.Group] {
+	switch {
+	case f.fail[j.Group]:
 		return errors.New("boom")
+	case j.Group == "panic":
+		panic("boom")
+	case j.Group == "slow":
+		f.mu.Unlock()
+		defer f.mu.Lock()
+		<-ctx.Done() // runs into the deadline margin
+		return ctx.Err()
 	}
 	return nil
 }
@@ -42,26 +55,54 @@ func TestBatchItemFailures(t *testing.T) {
 		}
 		return r
 	}
+	job := func(group string) string {
+		return `{"kind":"chunk","group_id":"` + group + `","users":["x"],"frame":{}}`
+	}
 	tests := []struct {
-		name    string
-		records []events.SQSMessage
-		failed  []string
+		name     string
+		records  []events.SQSMessage
+		deadline time.Duration
+		failed   []string
 	}{
-		{"fixture job succeeds", []events.SQSMessage{rec("m1", "")}, nil},
-		{"only the failing job is reported", []events.SQSMessage{rec("m1", ""), rec("m2", `{"kind":"chunk","group_id":"bad","users":["x"],"frame":{}}`), rec("m3", "")}, []string{"m2"}},
-		{"unreadable job is reported", []events.SQSMessage{rec("m4", `not json`), rec("m5", "")}, []string{"m4"}},
+		{"fixture job succeeds", []events.SQSMessage{rec("m1", "")}, 0, nil},
+		{"only the failing job is reported", []events.SQSMessage{rec("m1", ""), rec("m2", job("bad")), rec("m3", "")}, 0, []string{"m2"}},
+		{"unreadable job is dropped, not retried", []events.SQSMessage{rec("m4", `not json`), rec("m5", "")}, 0, nil},
+		{"a panic fails its own job only", []events.SQSMessage{rec("m1", job("panic")), rec("m2", "")}, 0, []string{"m1"}},
+		// Finished jobs (m2, their pushes sent) are not reported: only the
+		// job cut off by the margin is redelivered, before the timeout.
+		{"deadline margin", []events.SQSMessage{rec("m1", job("slow")), rec("m2", "")}, queue.DefaultMargin + 300*time.Millisecond, []string{"m1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			jobs := &fakeJobs{fail: map[string]bool{"bad": true}}
 			h := NewHandler(jobs, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			in, err := json.Marshal(events.SQSEvent{Records: tc.records})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			out, err := lambda.NewHandler(h).Invoke(ctx, in)
+			if tc.deadline > 0 && time.Since(start) > tc.deadline-queue.DefaultMargin/2 {
+				t.Fatalf("answered after %s: too close to the %s deadline", time.Since(start), tc.deadline)
+			}
+			if err != nil {
+				t.Fatalf("invoke: %v", err)
+			}
 			var resp events.SQSEventResponse
-			testenv.Invoke(t, h.Handle, events.SQSEvent{Records: tc.records}, &resp)
+			if err := json.Unmarshal(out, &resp); err != nil {
+				t.Fatal(err)
+			}
 			var got []string
 			for _, f := range resp.BatchItemFailures {
 				got = append(got, f.ItemIdentifier)
 			}
-			if len(got) != len(tc.failed) || (len(got) > 0 && got[0] != tc.failed[0]) {
+			if !slices.Equal(got, tc.failed) {
 				t.Fatalf("failures %v, want %v", got, tc.failed)
 			}
 		})
@@ -70,7 +111,7 @@ func TestBatchItemFailures(t *testing.T) {
 		jobs := &fakeJobs{}
 		h := NewHandler(jobs, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 		var resp events.SQSEventResponse
-		testenv.Invoke(t, h.Handle, base, &resp)
+		testenv.Invoke(t, h, base, &resp)
 		j := jobs.seen[0]
 		if j.Kind != realtime.JobChunk || j.Group != "team" || len(j.Users) != 2 || len(j.Frame) == 0 {
 			t.Fatalf("job %+v", j)

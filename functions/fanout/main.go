@@ -15,6 +15,5 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "fanout")
-	h := NewHandler(realtime.FromEnv(a.AWS, a.DB, a.Log), a.Log)
-	lambda.Start(h.Handle)
+	lambda.Start(NewHandler(realtime.FromEnv(a.AWS, a.DB, a.Log), a.Log))
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/shared/apierror"
@@ -20,6 +19,8 @@ import (
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/cost"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/queue"
+	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -61,7 +62,7 @@ func BenchmarkImport(b *testing.B) {
 		poller := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
 			Sandbox: func() any {
 				p := batch.NewProcessor(db, log, batch.ProcessorOptions{})
-				return batch.SQSHandler(log, 10, func(ctx context.Context, m events.SQSMessage) error { return p.HandleMessage(ctx, m.Body) })
+				return lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return p.HandleMessage(ctx, r.Body) }})
 			},
 			Visibility: 120}
 		prefix := testenv.ID("bench")

@@ -22,6 +22,8 @@ import (
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/queue"
+	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
 	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
@@ -55,9 +57,9 @@ func newFixture(t testing.TB, cfg aws.Config, limits batch.Config, opts ...batch
 	}
 	opt.Groups = groups
 	proc := batch.NewProcessor(db, log, opt)
-	queue := batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}
-	h := NewHandler(batch.NewService(db, queue, proc, env.Cursors, limits, log), log)
-	worker := batch.SQSHandler(log, 10, func(ctx context.Context, m events.SQSMessage) error { return proc.HandleMessage(ctx, m.Body) })
+	chunks := batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}
+	h := NewHandler(batch.NewService(db, chunks, proc, env.Cursors, limits, log), log)
+	worker := lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }})
 	return fixture{env: env, db: db, sqs: client, handler: h.Handle,
 		poller: &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"], Handler: worker, Visibility: 2}}
 }

@@ -4,23 +4,22 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/tokenim/tokenim/shared/batch"
+	"github.com/tokenim/tokenim/shared/queue"
+	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
 	"github.com/tokenim/tokenim/shared/signup"
 )
 
 // NewHandler returns the worker: each SQS record is one queued sign-up.
 // The reply lists the records to retry; a record that can never succeed
-// (malformed, or an id that is another identity's) is counted and not
-// retried.
-func NewHandler(svc *signup.Service, log *slog.Logger) batch.SQSHandlerFunc {
-	return batch.SQSHandler(log, 10, func(ctx context.Context, m events.SQSMessage) error {
-		r, err := signup.DecodeRequest([]byte(m.Body))
+// (malformed, or an id that is another identity's) is counted
+// (SignupFailures) and not retried.
+func NewHandler(svc *signup.Service, log *slog.Logger) lambdasqs.HandlerFunc {
+	return lambdasqs.Handler(&queue.Runner{Name: "signupworker", Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error {
+		req, err := signup.DecodeRequest([]byte(r.Body))
 		if err != nil {
-			svc.Malformed(ctx, m.MessageId, err)
-			return nil
+			svc.Malformed(ctx, r.ID, err) // the SignupFailures metric
+			return queue.Malformed(err)
 		}
-		return svc.Retry(ctx, r)
-	})
+		return svc.Retry(ctx, req)
+	}})
 }

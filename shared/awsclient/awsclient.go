@@ -1,5 +1,5 @@
-// Package awsclient loads the SDK configuration once per cold start and
-// provides the request-counting middleware that makes cost exact: every
+// Package awsclient loads the SDK configuration once per cold start, sets
+// the one retry policy every client uses (retry.go), and provides the request-counting middleware that makes cost exact: every
 // AWS call is counted per service and operation, and DynamoDB calls also
 // report the capacity units they consumed.
 package awsclient
@@ -19,13 +19,15 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
-// Load reads the default configuration. AWS_ENDPOINT_URL (honoured by the
-// SDK itself) points every client at an emulator for local runs and tests.
+// Load reads the default configuration and sets the retry policy
+// (DefaultPolicy, retry.go). AWS_ENDPOINT_URL (honoured by the SDK itself)
+// points every client at an emulator for local runs and tests.
 func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("awsclient: load config: %w", err)
 	}
+	DefaultPolicy.Apply(&cfg)
 	return cfg, nil
 }
 

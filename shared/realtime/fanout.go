@@ -75,7 +75,7 @@ func NewSQSQueue(c *sqs.Client, url string) *SQSQueue { return &SQSQueue{client:
 const maxBatchBytes = 200 << 10
 
 // Enqueue sends jobs in SendMessageBatch calls of up to 10 entries and
-// 200 KB, retrying entries SQS reports as failed (bounded).
+// 200 KB; an entry SQS refuses is an error.
 func (q *SQSQueue) Enqueue(ctx context.Context, jobs []Job) error {
 	var batch []types.SendMessageBatchRequestEntry
 	size := 0
@@ -107,30 +107,19 @@ func (q *SQSQueue) Enqueue(ctx context.Context, jobs []Job) error {
 	return flush()
 }
 
+// sendBatch makes one SendMessageBatch (its HTTP retries are the SDK's).
+// Entries SQS refuses are not sent again here: the error fails the job
+// that queues them, and SQS redelivers that job (or the sender's call
+// reports it), so retries stay bounded by the one policy.
 func (q *SQSQueue) sendBatch(ctx context.Context, entries []types.SendMessageBatchRequestEntry) error {
-	for attempt := 0; ; attempt++ {
-		out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &q.url, Entries: entries})
-		if err != nil {
-			return fmt.Errorf("realtime: queue fan-out jobs: %w", err)
-		}
-		if len(out.Failed) == 0 {
-			return nil
-		}
-		if attempt == 2 {
-			return fmt.Errorf("realtime: queue fan-out jobs: %d entries failed (%s)", len(out.Failed), aws.ToString(out.Failed[0].Code))
-		}
-		failed := map[string]bool{}
-		for _, f := range out.Failed {
-			failed[aws.ToString(f.Id)] = true
-		}
-		var again []types.SendMessageBatchRequestEntry
-		for _, e := range entries {
-			if failed[aws.ToString(e.Id)] {
-				again = append(again, e)
-			}
-		}
-		entries = again
+	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &q.url, Entries: entries})
+	if err != nil {
+		return fmt.Errorf("realtime: queue fan-out jobs: %w", err)
 	}
+	if len(out.Failed) > 0 {
+		return fmt.Errorf("realtime: queue fan-out jobs: %d of %d entries refused (%s)", len(out.Failed), len(entries), aws.ToString(out.Failed[0].Code))
+	}
+	return nil
 }
 
 // Process runs one fan-out job (the fan-out worker). Pushes that fail

@@ -82,7 +82,7 @@ func FromEnv(cfg aws.Config, s Store, log *slog.Logger) *Notifier {
 	if url := os.Getenv("FANOUT_QUEUE_URL"); url != "" {
 		q = NewSQSQueue(sqs.NewFromConfig(cfg), url)
 	}
-	return NewNotifier(s, NewAPIPusher(cfg, os.Getenv("WS_MANAGEMENT_ENDPOINT"), PusherOptions{}), q, ConfigFromEnv(), log)
+	return NewNotifier(s, NewAPIPusher(cfg, os.Getenv("WS_MANAGEMENT_ENDPOINT")), q, ConfigFromEnv(), log)
 }
 
 // Pusher returns the notifier's pusher (for replies to a client).

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -26,14 +23,6 @@ type Pusher interface {
 	Close(ctx context.Context, connID string) error
 }
 
-// PusherOptions tune the management API client's retries. Throttling
-// (429, LimitExceededException) and 5xx answers are retried with
-// exponential backoff and full jitter; 410 and other 4xx are not.
-type PusherOptions struct {
-	MaxAttempts int           // default 4
-	MaxBackoff  time.Duration // default 2 s
-}
-
 // APIPusher pushes through the API Gateway management API.
 type APIPusher struct {
 	client *apigatewaymanagementapi.Client
@@ -41,26 +30,12 @@ type APIPusher struct {
 
 // NewAPIPusher returns a pusher for endpoint, the stage's https URL
 // (WS_MANAGEMENT_ENDPOINT). The endpoint is set on this client only, so
-// AWS_ENDPOINT_URL (an emulator, locally) does not redirect it.
-func NewAPIPusher(cfg aws.Config, endpoint string, opt PusherOptions) *APIPusher {
-	if opt.MaxAttempts <= 0 {
-		opt.MaxAttempts = 4
-	}
-	if opt.MaxBackoff <= 0 {
-		opt.MaxBackoff = 2 * time.Second
-	}
-	retryer := retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = opt.MaxAttempts
-		o.MaxBackoff = opt.MaxBackoff
-		// The client-side retry quota would make one throttled fan-out
-		// stop retrying for every other recipient; the attempt cap and
-		// the backoff already bound the load.
-		o.RateLimiter = ratelimit.None
-		o.Retryables = append(o.Retryables, retry.RetryableHTTPStatusCode{Codes: map[int]struct{}{429: {}}})
-	})
+// AWS_ENDPOINT_URL (an emulator, locally) does not redirect it. Retries
+// (throttling, 429 and 5xx; never 410 or other 4xx) are cfg's: the one
+// policy set by awsclient.Load.
+func NewAPIPusher(cfg aws.Config, endpoint string) *APIPusher {
 	return &APIPusher{client: apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
-		o.Retryer = retryer
 	})}
 }
 

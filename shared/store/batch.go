@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -10,16 +11,20 @@ import (
 )
 
 // Batch reads and writes may leave keys or items unprocessed when a table
-// is throttled; both helpers retry exactly those with backoff, a bounded
-// number of times, so a caller sees either everything done or an error.
+// is throttled. The SDK does not retry those (the call itself succeeded),
+// so these two helpers are the one place that does: exactly the
+// unprocessed part, at most maxBatchAttempts calls, with full-jitter
+// backoff, so a caller sees either everything done or an error. Each call
+// is itself retried by the SDK (awsclient.DefaultPolicy) only if it fails.
 
+// maxBatchAttempts bounds the calls per batch read or write.
 const maxBatchAttempts = 8
 
 // batchRead runs BatchGetItem for req (at most 100 keys in all) and calls
 // each for every item returned; an error from each stops the read.
 func (db *DB) batchRead(ctx context.Context, op string, req map[string]types.KeysAndAttributes, each func(table string, item map[string]types.AttributeValue) error) error {
 	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > maxBatchAttempts {
+		if attempt >= maxBatchAttempts {
 			return wrap(op, errors.New("unprocessed keys after retries"))
 		}
 		if attempt > 0 {
@@ -46,7 +51,7 @@ func (db *DB) batchRead(ctx context.Context, op string, req map[string]types.Key
 // batchWrite runs BatchWriteItem for items (at most 25 requests in all).
 func (db *DB) batchWrite(ctx context.Context, op string, items map[string][]types.WriteRequest) error {
 	for attempt := 0; len(items) > 0; attempt++ {
-		if attempt > maxBatchAttempts {
+		if attempt >= maxBatchAttempts {
 			return wrap(op, errors.New("unprocessed items after retries"))
 		}
 		if attempt > 0 {
@@ -63,9 +68,10 @@ func (db *DB) batchWrite(ctx context.Context, op string, items map[string][]type
 	return nil
 }
 
-// sleep backs off before retry n (25 ms doubling, at most ~3 s).
+// sleep backs off before retry n: a random time in [0, 25 ms * 2^n),
+// the ceiling at most 3.2 s (full jitter: throttled callers spread out).
 func sleep(ctx context.Context, n int) error {
-	t := time.NewTimer(25 * time.Millisecond << min(n, 7))
+	t := time.NewTimer(rand.N(25*time.Millisecond<<min(n, 7)) + time.Millisecond)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -133,46 +133,43 @@ func (db *DB) GetJob(ctx context.Context, id string) (batch.Job, error) {
 }
 
 // ChunkStatus reads the job and the chunk's marker in one BatchGetItem
-// (2 RCU). Unprocessed keys come back as batch.ErrConflict (retry).
+// (2 RCU); unprocessed keys are retried by batchRead.
 func (db *DB) ChunkStatus(ctx context.Context, jobID string, chunk int) (*batch.Job, bool, error) {
-	out, err := db.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		db.t.Jobs: {Keys: []map[string]types.AttributeValue{key(jobPK(jobID), jobSK), key(jobPK(jobID), chunkSK(chunk))}, ConsistentRead: aws.Bool(true)},
-	}})
-	if err != nil {
-		return nil, false, wrap("chunk status", err)
-	}
-	if len(out.UnprocessedKeys) > 0 {
-		return nil, false, fmt.Errorf("store: chunk status: unprocessed keys: %w", batch.ErrConflict)
-	}
 	var job *batch.Job
 	done := false
-	for _, m := range out.Responses[db.t.Jobs] {
+	err := db.batchRead(ctx, "chunk status", map[string]types.KeysAndAttributes{
+		db.t.Jobs: {Keys: []map[string]types.AttributeValue{key(jobPK(jobID), jobSK), key(jobPK(jobID), chunkSK(chunk))}, ConsistentRead: aws.Bool(true)},
+	}, func(_ string, m map[string]types.AttributeValue) error {
 		sk, _ := m[attrSK].(*types.AttributeValueMemberS)
 		if sk == nil {
-			continue
+			return nil
 		}
 		if sk.Value != jobSK {
 			done = true
-			continue
+			return nil
 		}
 		var it jobItem
 		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return nil, false, wrap("decode job", err)
+			return wrap("decode job", err)
 		}
 		j := it.job()
 		job = &j
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
 	return job, done, nil
 }
 
 // PutChunkErrors writes validation-error items, up to 25 per BatchWriteItem
-// (1 WCU per KB each), and returns the unprocessed ones.
+// (1 WCU per KB each); unprocessed items are retried by batchWrite, so
+// none are returned.
 func (db *DB) PutChunkErrors(ctx context.Context, jobID string, lists []batch.ChunkErrors, expires time.Time) ([]batch.ChunkErrors, error) {
 	if len(lists) > 25 {
 		return nil, fmt.Errorf("store: put chunk errors: %d items, at most 25", len(lists))
 	}
 	reqs := make([]types.WriteRequest, len(lists))
-	bySK := map[string]batch.ChunkErrors{}
 	for i, l := range lists {
 		sk := chunkSK(l.Chunk) + "#V"
 		item, err := attributevalue.MarshalMap(chunkItem{PK: jobPK(jobID), SK: sk, Errs: toErrItems(l.Errors), ExpiresAt: expires.Unix()})
@@ -180,21 +177,11 @@ func (db *DB) PutChunkErrors(ctx context.Context, jobID string, lists []batch.Ch
 			return nil, wrap("marshal chunk errors", err)
 		}
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
-		bySK[sk] = l
 	}
-	out, err := db.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{db.t.Jobs: reqs}})
-	if err != nil {
-		return nil, wrap("put chunk errors", err)
+	if err := db.batchWrite(ctx, "put chunk errors", map[string][]types.WriteRequest{db.t.Jobs: reqs}); err != nil {
+		return nil, err
 	}
-	var left []batch.ChunkErrors
-	for _, r := range out.UnprocessedItems[db.t.Jobs] {
-		if r.PutRequest != nil {
-			if sk, ok := r.PutRequest.Item[attrSK].(*types.AttributeValueMemberS); ok {
-				left = append(left, bySK[sk.Value])
-			}
-		}
-	}
-	return left, nil
+	return nil, nil
 }
 
 // CommitChunk records a chunk's result exactly once: one transaction puts
@@ -429,7 +416,7 @@ func (db *DB) CreateUserForJob(ctx context.Context, u users.User, jobID string) 
 }
 
 // FindUsers reads up to 100 users' job_id in one BatchGetItem (consistent:
-// 1 RCU each).
+// 1 RCU each); unprocessed keys are retried by batchRead.
 func (db *DB) FindUsers(ctx context.Context, ids []string) (map[string]string, []string, error) {
 	if len(ids) > 100 {
 		return nil, nil, fmt.Errorf("store: find users: %d ids, at most 100", len(ids))
@@ -438,28 +425,22 @@ func (db *DB) FindUsers(ctx context.Context, ids []string) (map[string]string, [
 	for i, id := range ids {
 		keys[i] = UserKey(id)
 	}
-	out, err := db.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		db.t.Users: {Keys: keys, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("sk, job_id")},
-	}})
-	if err != nil {
-		return nil, nil, wrap("find users", err)
-	}
 	found := map[string]string{}
-	for _, m := range out.Responses[db.t.Users] {
+	err := db.batchRead(ctx, "find users", map[string]types.KeysAndAttributes{
+		db.t.Users: {Keys: keys, ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("sk, job_id")},
+	}, func(_ string, m map[string]types.AttributeValue) error {
 		var v struct {
 			SK    string `dynamodbav:"sk"`
 			JobID string `dynamodbav:"job_id"`
 		}
 		if err := attributevalue.UnmarshalMap(m, &v); err != nil {
-			return nil, nil, wrap("decode user", err)
+			return wrap("decode user", err)
 		}
 		found[v.SK] = v.JobID
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	var left []string
-	for _, k := range out.UnprocessedKeys[db.t.Users].Keys {
-		if s, ok := k[attrSK].(*types.AttributeValueMemberS); ok {
-			left = append(left, s.Value)
-		}
-	}
-	return found, left, nil
+	return found, nil, nil // unprocessed keys were retried by batchRead
 }

@@ -21,15 +21,13 @@ var WriteOps = map[string]bool{"PutItem": true, "UpdateItem": true, "DeleteItem"
 
 // Faults makes DynamoDB write calls fail, through SDK middleware:
 //
-//   - Rate: that fraction of write calls fails at random, half of them
+//   - Rate: that fraction of write attempts fails at random, half of them
 //     before the request is sent (ThrottlingException), half after
 //     DynamoDB applied it (a 500 whose answer is lost), so a retry meets
-//     its own earlier write.
+//     its own earlier write. Each HTTP attempt rolls anew, and the SDK's
+//     retryer (the one policy, awsclient.DefaultPolicy) retries them.
 //   - Poison: every call whose input it matches fails (throttling) before
-//     it is sent.
-//
-// Attach it to a config whose SDK retries are off (RetryMaxAttempts 1), so
-// every injected fault reaches the code under test.
+//     the SDK's retry loop, so the code under test sees it at once.
 type Faults struct {
 	Rate   float64
 	Poison func(op string, input any) bool
@@ -44,9 +42,8 @@ func NewFaults(rate float64, seed uint64) *Faults {
 	return &Faults{Rate: rate, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
-// Attach installs the faults on cfg (and turns SDK retries off).
+// Attach installs the faults on cfg.
 func (f *Faults) Attach(cfg *aws.Config) {
-	cfg.RetryMaxAttempts = 1
 	cfg.APIOptions = append(cfg.APIOptions, f.register)
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/realtime"
 )
 
@@ -45,9 +46,14 @@ func New(t testing.TB) *Gateway {
 	return g
 }
 
+// Fast is awsclient.DefaultPolicy with short backoffs (fast tests).
+var Fast = awsclient.Policy{MaxAttempts: awsclient.DefaultPolicy.MaxAttempts, BaseDelay: time.Millisecond, MaxBackoff: 20 * time.Millisecond}
+
 // Pusher returns a real APIPusher for the gateway (cfg may be counted).
 func (g *Gateway) Pusher(cfg aws.Config) *realtime.APIPusher {
-	return realtime.NewAPIPusher(cfg, g.URL, realtime.PusherOptions{MaxBackoff: 20 * time.Millisecond}) // fast tests
+	cfg = cfg.Copy()
+	Fast.Apply(&cfg)
+	return realtime.NewAPIPusher(cfg, g.URL)
 }
 
 // Open marks connection ids open.

@@ -18,7 +18,7 @@ import (
 )
 
 // FailingWrites returns a copy of cfg whose DynamoDB PutItem calls fail
-// with ThrottlingException before they are sent (SDK retries off).
+// with ThrottlingException before they are sent (not retried).
 func FailingWrites(cfg aws.Config) aws.Config {
 	c := cfg.Copy()
 	f := batchtest.NewFaults(0, 1)
