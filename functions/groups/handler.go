@@ -44,8 +44,12 @@ func (h *handler) create(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 	if err := r.DecodeJSON(&b); err != nil {
 		return httpapi.Response{}, err
 	}
+	key, err := r.IdempotencyKey()
+	if err != nil {
+		return httpapi.Response{}, err
+	}
 	g, created, err := h.chat.CreateGroup(ctx, r.Principal, chat.CreateGroupInput{GroupID: b.GroupID, OwnerID: b.OwnerID, Name: b.Name,
-		AvatarURL: b.AvatarURL, Metadata: b.Metadata, Members: b.Members, IdempotencyKey: r.Header("Idempotency-Key")})
+		AvatarURL: b.AvatarURL, Metadata: b.Metadata, Members: b.Members, IdempotencyKey: key})
 	if err != nil {
 		return httpapi.Response{}, err
 	}

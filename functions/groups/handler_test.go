@@ -140,6 +140,25 @@ func TestAdminCreatesOnBehalf(t *testing.T) {
 }
 
 // TestBadInput: every bad request gets its documented code and changes nothing.
+// TestBadIdempotencyKey: a key that is sent must be valid, an empty one
+// included (it is not taken as "no key"), and a refused create writes
+// nothing.
+func TestBadIdempotencyKey(t *testing.T) {
+	f := newFixture(t)
+	u := f.users(t, 1)
+	for _, key := range []string{"", "has space", strings.Repeat("k", 256)} {
+		gid := testenv.ID("idem")
+		r := testenv.Call(t, f.handler, testenv.REST{Method: "POST", Resource: "/v1/groups", Path: "/v1/groups",
+			Body: `{"group_id":"` + gid + `","owner_id":"` + u[0] + `"}`, Headers: map[string]string{"Idempotency-Key": key}, Principal: testenv.Admin()})
+		if r.Status != 400 || r.ErrorCode() != "validation_failed" {
+			t.Fatalf("key %q: %d %s, want 400 validation_failed", key, r.Status, r.Body)
+		}
+		if g := call(t, f, testenv.Admin(), "GET", "/v1/groups/{group_id}", map[string]string{"group_id": gid}, ""); g.Status != 404 {
+			t.Fatalf("key %q: the refused create made group %s: %d", key, gid, g.Status)
+		}
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	f := newFixture(t)
 	u := f.users(t, 6)

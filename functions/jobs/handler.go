@@ -47,8 +47,12 @@ func (h *handler) submit(f submitFunc) httpapi.HandlerFunc {
 		if err != nil {
 			return httpapi.Response{}, err
 		}
+		key, err := r.IdempotencyKey()
+		if err != nil {
+			return httpapi.Response{}, err
+		}
 		sub, err := f(ctx, r.Principal, batch.SubmitInput{ContentType: r.Header("Content-Type"), Body: r.Body(), DryRun: dry,
-			IdempotencyKey: r.Header("Idempotency-Key")})
+			IdempotencyKey: key})
 		if err != nil {
 			return httpapi.Response{}, err
 		}

@@ -473,9 +473,11 @@ func TestIdempotentSubmit(t *testing.T) {
 		t.Fatalf("key reused with another file: %d %s", r.Status, r.Body)
 	}
 	req := submitReq("users", "text/csv", body, nil)
-	req.Headers["Idempotency-Key"] = "has space"
-	if r := testenv.Call(t, f.handler, req); r.Status != 400 || r.ErrorCode() != "validation_failed" {
-		t.Fatalf("bad key: %d %s", r.Status, r.Body)
+	for _, bad := range []string{"has space", ""} {
+		req.Headers["Idempotency-Key"] = bad
+		if r := testenv.Call(t, f.handler, req); r.Status != 400 || r.ErrorCode() != "validation_failed" {
+			t.Fatalf("bad key %q: %d %s", bad, r.Status, r.Body)
+		}
 	}
 }
 

@@ -222,6 +222,7 @@ func TestBadInput(t *testing.T) {
 		{"read without seq", conv("POST", "/read", dm, nil, `{}`), 400, "validation_failed"},
 		{"edit seq out of range", msg("PATCH", "", dm, "7", `{"text":"x"}`), 400, "seq_out_of_range"},
 		{"edit seq not a number", msg("PATCH", "", dm, "x", `{"text":"x"}`), 400, "validation_failed"},
+		{"edit seq beyond int64", msg("PATCH", "", dm, "30864402220415442839565562995015680", `{"text":"x"}`), 400, "seq_out_of_range"},
 		{"edit to empty", msg("PATCH", "", dm, "1", `{"text":""}`), 400, "validation_failed"},
 		{"recall seq 0", msg("POST", "/recall", dm, "0", ""), 400, "seq_out_of_range"},
 		{"sync limit over 100", req{method: "POST", resource: "/v1/sync", body: `{"limit":101}`}, 400, "limit_out_of_range"},

@@ -42,8 +42,12 @@ func (h *handler) create(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 	if err := r.DecodeJSON(&b); err != nil {
 		return httpapi.Response{}, err
 	}
+	key, err := r.IdempotencyKey()
+	if err != nil {
+		return httpapi.Response{}, err
+	}
 	u, created, err := h.users.Create(ctx, r.Principal, users.CreateInput{UserID: b.UserID,
-		Profile: users.Profile{Nickname: b.Nickname, AvatarURL: b.AvatarURL, Metadata: b.Metadata}}, r.Header("Idempotency-Key"))
+		Profile: users.Profile{Nickname: b.Nickname, AvatarURL: b.AvatarURL, Metadata: b.Metadata}}, key)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -107,7 +111,11 @@ func (h *handler) put(ctx context.Context, r *httpapi.Request) (httpapi.Response
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	res, err := h.users.Upsert(ctx, r.Principal, id, p, r.Header("Idempotency-Key"))
+	key, err := r.IdempotencyKey()
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	res, err := h.users.Upsert(ctx, r.Principal, id, p, key)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -144,6 +144,7 @@ func TestUpsertBadInputAndPermissions(t *testing.T) {
 		{"wrong content type", put("y8", `{}`, map[string]string{"Content-Type": "text/plain"}), 415, "unsupported_media_type"},
 		{"null body", put("y9", `null`, nil), 400, "validation_failed"},
 		{"case variant", put("y10", `{"NICKNAME":"x"}`, nil), 400, "unknown_field"},
+		{"empty idempotency key", put("y11", `{}`, map[string]string{"Idempotency-Key": ""}), 400, "validation_failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,7 +154,7 @@ func TestUpsertBadInputAndPermissions(t *testing.T) {
 			}
 		})
 	}
-	for _, id := range []string{"y-other", "y0", "y1", "y2", "y3", "y4", "y5", "y6", "y7", "y8", "y9", "y10"} {
+	for _, id := range []string{"y-other", "y0", "y1", "y2", "y3", "y4", "y5", "y6", "y7", "y8", "y9", "y10", "y11"} {
 		if r := testenv.Call(t, f.handler, withP(one("GET", id), testenv.Admin(), "")); r.Status != http.StatusNotFound {
 			t.Errorf("bad input created user %s", id)
 		}

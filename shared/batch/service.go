@@ -12,9 +12,10 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokenim/tokenim/shared/idempotency"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
@@ -113,8 +114,10 @@ func submit[T any](ctx context.Context, s *Service, p auth.Principal, sch schema
 	if err := p.Admin(); err != nil {
 		return Submitted{}, err
 	}
-	if err := validIdemKey(in.IdempotencyKey); err != nil {
-		return Submitted{}, err
+	if in.IdempotencyKey != "" {
+		if err := idempotency.ValidateKey(in.IdempotencyKey); err != nil {
+			return Submitted{}, err
+		}
 	}
 	parsed, err := parse(sch, in.ContentType, in.Body)
 	if err != nil {
@@ -206,17 +209,6 @@ func withErrors(j Job, errs []RowError, n int) Submitted {
 
 var jobIDPattern = regexp.MustCompile(`^job_[0-9a-f]{24}$`)
 
-// IdempotencyTTL is how long a submit's Idempotency-Key is remembered.
-const IdempotencyTTL = 24 * time.Hour
-
-func validIdemKey(k string) error {
-	if len(k) > 255 || strings.ContainsFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return apierror.New(apierror.ValidationFailed, "Idempotency-Key must be at most 255 printable ASCII characters without spaces.").
-			WithDetails(map[string]string{"field": "Idempotency-Key"})
-	}
-	return nil
-}
-
 // idemJobID derives the job id from the key, so every retry names the
 // same job.
 func idemJobID(key string) string {
@@ -229,11 +221,11 @@ func idemJobID(key string) string {
 // refused. ok=false: go on and create the job (a first call, or a retry of
 // one that died before writing its job).
 func (s *Service) replay(ctx context.Context, kind Kind, in SubmitInput, jobID string, rowErrs []RowError) (Submitted, bool, error) {
-	h := sha256.New()
+	h := idempotency.NewHash()
 	fmt.Fprintf(h, "%s\x00%s\x00", kind, in.ContentType)
 	h.Write(in.Body)
-	fp := hex.EncodeToString(h.Sum(nil)[:16])
-	existing, err := s.store.ClaimIdempotencyKey(ctx, "jobs.submit", in.IdempotencyKey, fp, IdempotencyTTL)
+	fp := idempotency.Sum(h)
+	existing, err := s.store.ClaimIdempotencyKey(ctx, "jobs.submit", in.IdempotencyKey, fp, idempotency.TTL)
 	switch {
 	case err != nil:
 		return Submitted{}, false, fmt.Errorf("batch: claim idempotency key: %w", err)

@@ -2,12 +2,11 @@ package chat
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tokenim/tokenim/shared/idempotency"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
@@ -68,8 +67,10 @@ func (s *Service) CreateGroup(ctx context.Context, p auth.Principal, in CreateGr
 	if err := validateGroupFields(&in.Name, &in.AvatarURL, &in.Metadata); err != nil {
 		return Group{}, false, err
 	}
-	if len(in.IdempotencyKey) > 255 || strings.ContainsFunc(in.IdempotencyKey, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return Group{}, false, fieldErr("Idempotency-Key", "Idempotency-Key must be at most 255 printable ASCII characters without spaces.")
+	if in.IdempotencyKey != "" {
+		if err := idempotency.ValidateKey(in.IdempotencyKey); err != nil {
+			return Group{}, false, err
+		}
 	}
 	members, err := cleanIDs("members", in.Members, owner)
 	if err != nil {
@@ -125,9 +126,7 @@ func (s *Service) CreateGroup(ctx context.Context, p auth.Principal, in CreateGr
 
 func fingerprint(owner string, in CreateGroupInput) string {
 	in.IdempotencyKey, in.OwnerID = "", owner
-	b, _ := json.Marshal(in)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
+	return idempotency.Fingerprint(in)
 }
 
 func validateGroupFields(name, avatar *string, md *map[string]string) error {

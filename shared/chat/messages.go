@@ -591,11 +591,13 @@ func cursorSeq(v string) *int64 {
 // ParseSeq reads a seq from a path or query string: a decimal 0..maxSeq.
 func ParseSeq(field, v string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
+	if errors.Is(err, strconv.ErrRange) {
+		n = maxSeq + 1 // all digits, just too many of them
+	} else if err != nil {
 		return 0, fieldErr(field, "%s must be an integer.", field)
 	}
 	if n < 0 || n > maxSeq {
-		return 0, apierror.New(apierror.SeqOutOfRange, "%s is out of range.", field)
+		return 0, apierror.New(apierror.SeqOutOfRange, "%s must be between 0 and %d.", field, maxSeq)
 	}
 	return n, nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/idempotency"
 	"github.com/tokenim/tokenim/shared/strictjson"
 )
 
@@ -101,12 +102,33 @@ func (r *Request) Query(name string) string { return r.Event.QueryStringParamete
 
 // Header returns a header, case-insensitively.
 func (r *Request) Header(name string) string {
+	v, _ := r.LookupHeader(name)
+	return v
+}
+
+// LookupHeader returns a header, case-insensitively, and whether it was
+// sent at all (an empty value is not the same as no header).
+func (r *Request) LookupHeader(name string) (string, bool) {
 	for k, v := range r.Event.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
+}
+
+// IdempotencyKey returns the Idempotency-Key header: "" when it was not
+// sent, validation_failed when it was sent but is not a valid key (an
+// empty one included).
+func (r *Request) IdempotencyKey() (string, error) {
+	k, ok := r.LookupHeader(idempotency.Header)
+	if !ok {
+		return "", nil
+	}
+	if err := idempotency.ValidateKey(k); err != nil {
+		return "", err
+	}
+	return k, nil
 }
 
 // Limit reads ?limit= (0 when absent, meaning the route's default).

@@ -96,6 +96,7 @@ func TestOpenAPISchemasHoldServerRules(t *testing.T) {
 	}
 	schema := func(name string) string { return "/components/schemas/" + name }
 	sync, verify := body("/v1/sync", "post"), body("/v1/jobs/verify", "post")
+	member := body("/v1/groups/{group_id}/members/{user_id}", "patch")
 	tests := []struct {
 		name, pointer, instance string
 		valid                   bool
@@ -134,6 +135,15 @@ func TestOpenAPISchemasHoldServerRules(t *testing.T) {
 		{"credential name 128 é", body("/v1/credentials", "post"), `{"name":"` + strings.Repeat("é", 128) + `"}`, true},
 		{"credential name 129 é", body("/v1/credentials", "post"), `{"name":"` + strings.Repeat("é", 129) + `"}`, false},
 		{"metadata value 1024 😀", schema("Metadata"), `{"k":"` + strings.Repeat("😀", 1024) + `"}`, true},
+		{"send as sender_id and the system", schema("SendMessage"), `{"to_user":"a","text":"x","sender_id":"b","system":true}`, false},
+		{"send as sender_id, system false", schema("SendMessage"), `{"to_user":"a","text":"x","sender_id":"b","system":false}`, true},
+		{"send as the system", schema("SendMessage"), `{"conversation_id":"g:x","text":"x","system":true}`, true},
+		{"member made owner and muted", member, `{"role":"owner","muted":false}`, false},
+		{"member made admin and muted", member, `{"role":"admin","muted":true}`, true},
+		{"member made owner", member, `{"role":"owner"}`, true},
+		{"import no users", body("/v1/jobs/users", "post"), `[]`, false},
+		{"import no groups", body("/v1/jobs/groups", "post"), `[]`, false},
+		{"import one user", body("/v1/jobs/users", "post"), `[{"user_id":"a"}]`, true},
 	}
 	type check struct {
 		Pointer  string          `json:"pointer"`

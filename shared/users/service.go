@@ -2,14 +2,12 @@ package users
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/cursor"
+	"github.com/tokenim/tokenim/shared/idempotency"
 )
 
 // Store is what the use cases need from storage.
@@ -65,9 +63,6 @@ type CreateInput struct {
 	Source string // sign-up flows only; see User.Source
 }
 
-// IdempotencyTTL is how long an Idempotency-Key is remembered.
-const IdempotencyTTL = 24 * time.Hour
-
 // Create creates a user (admins only). With an idempotency key, a retry with
 // the same key and body returns the first result (created=false) instead of
 // user_exists; the same key with another body is idempotency_key_reused.
@@ -82,11 +77,11 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 		return User{}, false, err
 	}
 	if idemKey != "" {
-		if err := validateIdemKey(idemKey); err != nil {
+		if err := idempotency.ValidateKey(idemKey); err != nil {
 			return User{}, false, err
 		}
-		fp := fingerprint(in)
-		existing, err := s.store.ClaimIdempotencyKey(ctx, "users.create", idemKey, fp, IdempotencyTTL)
+		fp := idempotency.Fingerprint(in)
+		existing, err := s.store.ClaimIdempotencyKey(ctx, "users.create", idemKey, fp, idempotency.TTL)
 		if err != nil {
 			return User{}, false, err
 		}
@@ -118,25 +113,6 @@ func (s *Service) newUser(in CreateInput, idemKey string) User {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	return User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
 		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), IdempotencyKey: idemKey, Source: in.Source}
-}
-
-func validateIdemKey(k string) error {
-	if len(k) > 255 {
-		return apierror.New(apierror.ValidationFailed, "Idempotency-Key must be at most 255 characters.")
-	}
-	for _, r := range k {
-		if r < 0x21 || r > 0x7e {
-			return apierror.New(apierror.ValidationFailed, "Idempotency-Key must be printable ASCII without spaces.")
-		}
-	}
-	return nil
-}
-
-// fingerprint identifies a request body for idempotency checks.
-func fingerprint(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:16])
 }
 
 // Get returns a user: admins any, users only themselves.

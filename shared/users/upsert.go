@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/tokenim/tokenim/shared/idempotency"
+
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 )
@@ -60,10 +62,10 @@ func (s *Service) Upsert(ctx context.Context, p auth.Principal, id string, patch
 	}
 	w := UpsertWrite{UserID: id, Patch: patch, Now: s.now().UTC().Truncate(time.Millisecond), Gen: NewGen(), IdemKey: idemKey}
 	if idemKey != "" {
-		if err := validateIdemKey(idemKey); err != nil {
+		if err := idempotency.ValidateKey(idemKey); err != nil {
 			return UpsertResult{}, err
 		}
-		w.Fingerprint = fingerprint(struct {
+		w.Fingerprint = idempotency.Fingerprint(struct {
 			ID    string
 			Patch Patch
 		}{id, patch})
