@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenim/tokenim/shared/users"
 	"gopkg.in/yaml.v3"
 )
 
@@ -138,6 +139,7 @@ func TestOpenAPISchemasHoldServerRules(t *testing.T) {
 		{"send as sender_id and the system", schema("SendMessage"), `{"to_user":"a","text":"x","sender_id":"b","system":true}`, false},
 		{"send as sender_id, system false", schema("SendMessage"), `{"to_user":"a","text":"x","sender_id":"b","system":false}`, true},
 		{"send as the system", schema("SendMessage"), `{"conversation_id":"g:x","text":"x","system":true}`, true},
+		{"system message to_user", schema("SendMessage"), `{"to_user":"a","text":"x","system":true}`, false},
 		{"member made owner and muted", member, `{"role":"owner","muted":false}`, false},
 		{"member made admin and muted", member, `{"role":"admin","muted":true}`, true},
 		{"member made owner", member, `{"role":"owner"}`, true},
@@ -183,4 +185,37 @@ func shorten(s string) string {
 		return s[:80] + "..."
 	}
 	return s
+}
+
+// TestAvatarURLPatternIsTheServers: the spec's AvatarURL pattern is the
+// one the server matches, so a client validating against the spec and the
+// server never disagree on an avatar URL.
+func TestAvatarURLPatternIsTheServers(t *testing.T) {
+	b, err := os.ReadFile(specPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Components struct {
+			Schemas struct {
+				AvatarURL struct {
+					AnyOf []struct {
+						Pattern string `yaml:"pattern"`
+					} `yaml:"anyOf"`
+				} `yaml:"AvatarURL"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, s := range spec.Components.Schemas.AvatarURL.AnyOf {
+		if s.Pattern != "" {
+			patterns = append(patterns, s.Pattern)
+		}
+	}
+	if len(patterns) != 1 || patterns[0] != users.AvatarURLPattern {
+		t.Fatalf("spec AvatarURL patterns %q, server %q", patterns, users.AvatarURLPattern)
+	}
 }
