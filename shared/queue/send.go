@@ -7,7 +7,7 @@ import (
 
 // The sending side of a queue, as the use cases see it: what they send
 // (bodies, batched by their own rules) and what a refused entry is. The
-// SQS adapter (shared/aws/sqsqueue) implements Sender; nothing here knows
+// SQS adapter (shared/aws/sqsqueue) implements both senders; nothing here knows
 // of AWS.
 
 // MaxBatch is the most messages one SendBatch takes (SQS's limit).
@@ -26,11 +26,14 @@ type Refused struct {
 	Code      string // the queue's reason, for logs
 }
 
-// Sender sends messages to one queue.
-type Sender interface {
+// BatchSender sends messages to one queue, several per call.
+type BatchSender interface {
 	// SendBatch sends up to MaxBatch messages in one call and returns
 	// the entries the queue refused.
 	SendBatch(ctx context.Context, msgs []Message) ([]Refused, error)
-	// Send sends one message.
+}
+
+// Sender sends one message to one queue.
+type Sender interface {
 	Send(ctx context.Context, m Message) error
 }

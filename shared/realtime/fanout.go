@@ -60,13 +60,13 @@ type Queue interface {
 }
 
 // JobQueue is the fan-out queue (FanoutQueue in template.yaml) on a
-// queue.Sender (sqsqueue.Queue).
+// queue.BatchSender (sqsqueue.Queue).
 type JobQueue struct {
-	sender queue.Sender
+	sender queue.BatchSender
 }
 
 // NewJobQueue returns the job queue sending through s.
-func NewJobQueue(s queue.Sender) *JobQueue { return &JobQueue{sender: s} }
+func NewJobQueue(s queue.BatchSender) *JobQueue { return &JobQueue{sender: s} }
 
 // maxBatchBytes keeps a SendMessageBatch under SQS's 256 KB (the limit of
 // older queues; newer ones take 1 MiB).

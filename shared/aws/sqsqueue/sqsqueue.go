@@ -1,6 +1,6 @@
-// Package sqsqueue is the SQS adapter: queue.Sender on one queue URL,
-// used by batch (chunk messages), realtime (fan-out jobs) and signup
-// (queued sign-ups). It makes the SQS call and maps its answer; what to
+// Package sqsqueue is the SQS adapter: queue.Sender and queue.BatchSender
+// on one queue URL, used by batch (chunk messages), realtime (fan-out
+// jobs) and signup (queued sign-ups). It makes the SQS call and maps its answer; what to
 // send, how to batch it and what a refusal means are the use cases'.
 package sqsqueue
 
@@ -19,9 +19,10 @@ import (
 )
 
 var (
-	_ queue.Sender  = (*Queue)(nil)
-	_ batch.Queue   = (*Queue)(nil)
-	_ signup.Sender = (*Queue)(nil)
+	_ queue.BatchSender = (*Queue)(nil) // realtime.NewJobQueue's
+	_ queue.Sender      = (*Queue)(nil)
+	_ batch.Queue       = (*Queue)(nil)
+	_ signup.Sender     = (*Queue)(nil)
 )
 
 // Queue sends to the SQS queue at one URL. Retries are the client's: the
