@@ -16,6 +16,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/logging"
@@ -56,7 +57,7 @@ func TestPoisonChunk(t *testing.T) {
 	log := logging.NewTo(io.Discard, "batchdlq")
 	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{Backoff: fast})
 	client := sqs.NewFromConfig(env.Cfg)
-	svc := batch.NewService(db, batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}, proc, env.Cursors, roomy, log)
+	svc := batch.NewService(db, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors, roomy, log)
 
 	p := testenv.ID("dl")
 	var b strings.Builder
@@ -170,7 +171,9 @@ func TestDeadLetterEdgeCases(t *testing.T) {
 
 type capture struct{ bodies []string }
 
-func (c *capture) SendBatch(_ context.Context, bodies []string) ([]batch.SendFailure, error) {
-	c.bodies = append(c.bodies, bodies...)
+func (c *capture) SendBatch(_ context.Context, msgs []queue.Message) ([]queue.Refused, error) {
+	for _, m := range msgs {
+		c.bodies = append(c.bodies, m.Body)
+	}
 	return nil, nil
 }

@@ -16,9 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
@@ -35,10 +37,12 @@ type captureQueue struct {
 	bodies []string
 }
 
-func (q *captureQueue) SendBatch(_ context.Context, bodies []string) ([]batch.SendFailure, error) {
+func (q *captureQueue) SendBatch(_ context.Context, msgs []queue.Message) ([]queue.Refused, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.bodies = append(q.bodies, bodies...)
+	for _, m := range msgs {
+		q.bodies = append(q.bodies, m.Body)
+	}
 	return nil, nil
 }
 
@@ -246,7 +250,7 @@ func run(t testing.TB, ctx context.Context, w world, jobID string, workers int, 
 
 func realQueue(t testing.TB) batch.Queue {
 	env := testenv.Get(t)
-	return batch.SQSQueue{Client: sqs.NewFromConfig(env.Cfg), URL: env.Res.QueueURLs["BatchQueue"]}
+	return sqsqueue.New(sqs.NewFromConfig(env.Cfg), env.Res.QueueURLs["BatchQueue"])
 }
 
 // checkUsers reads every id back: each exists and records the job.

@@ -11,13 +11,12 @@ import (
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/config"
-	"github.com/tokenim/tokenim/shared/realtime"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "batchworker")
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: realtime.FromEnv(a.AWS, a.DB, a.Log)}), Groups: a.DB}
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), Groups: a.DB}
 	p := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{
 		Parallelism: config.Int("BATCH_WRITE_PARALLELISM", batch.DefaultParallelism), Groups: groups})
 	lambda.Start(NewHandler(p, a.Log))

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/infra/local/localtest"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/signup/signuptest"
@@ -27,7 +28,7 @@ func BenchmarkSignup(b *testing.B) {
 	cfg, counter := env.Counted()
 	log := logging.NewTo(&localtest.Log{}, "bench")
 	failing := signuptest.FailingWrites(cfg)
-	queue := signup.SQSQueue{Client: sqs.NewFromConfig(cfg), URL: env.Res.QueueURLs["SignupQueue"]}
+	queue := signup.SenderQueue{Sender: sqsqueue.New(sqs.NewFromConfig(cfg), env.Res.QueueURLs["SignupQueue"])}
 	trigger := func(c aws.Config) any {
 		svc := signup.NewService(users.NewService(env.DB(c), nil, nil), queue, log, signup.Options{})
 		return NewHandler(svc, log).Handle

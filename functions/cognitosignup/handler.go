@@ -27,6 +27,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.CognitoEventUserPoolsPos
 			out, err = ev, nil
 		}
 	}()
-	h.svc.Confirmed(ctx, &ev)
+	h.svc.Confirmed(ctx, signup.Confirmation{TriggerSource: ev.TriggerSource, UserPoolID: ev.UserPoolID, Attributes: ev.Request.UserAttributes})
 	return ev, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/signup/signuptest"
@@ -48,7 +49,7 @@ func newTrigger(t *testing.T, s setup) trigger {
 	tr := trigger{log: &localtest.Log{}, users: users.NewService(env.DB(env.Cfg), env.Cursors, nil),
 		sqs: sqs.NewFromConfig(env.Cfg), url: env.Res.QueueURLs["SignupQueue"]}
 	if s.queue == nil {
-		s.queue = signup.SQSQueue{Client: tr.sqs, URL: tr.url}
+		s.queue = signup.SenderQueue{Sender: sqsqueue.New(tr.sqs, tr.url)}
 	}
 	log := logging.NewTo(tr.log, "cognitosignup")
 	svc := signup.NewService(users.NewService(env.DB(s.cfg), nil, nil), s.queue, log,

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -17,7 +18,7 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.LoadStore(ctx, "cognitosignup")
-	queue := signup.SQSQueue{Client: sqs.NewFromConfig(a.AWS), URL: os.Getenv("SIGNUP_QUEUE_URL")}
+	queue := signup.SenderQueue{Sender: sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("SIGNUP_QUEUE_URL"))}
 	svc := signup.NewService(users.NewService(a.DB, nil, nil), queue, a.Log, signup.OptionsFromEnv())
 	lambda.Start(NewHandler(svc, a.Log).Handle)
 }

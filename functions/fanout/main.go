@@ -9,11 +9,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tokenim/tokenim/shared/app"
-	"github.com/tokenim/tokenim/shared/realtime"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "fanout")
-	lambda.Start(NewHandler(realtime.FromEnv(a.AWS, a.DB, a.Log), a.Log))
+	lambda.Start(NewHandler(app.Notifier(a.AWS, a.DB, a.Log), a.Log))
 }

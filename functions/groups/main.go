@@ -8,12 +8,11 @@ import (
 
 	"github.com/tokenim/tokenim/shared/app"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/realtime"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "groups")
-	h := NewHandler(chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: realtime.FromEnv(a.AWS, a.DB, a.Log)}), a.Log)
+	h := NewHandler(chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), a.Log)
 	lambda.Start(h.Handle)
 }

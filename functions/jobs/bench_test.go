@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/cost"
@@ -54,7 +55,7 @@ func BenchmarkImport(b *testing.B) {
 		client := sqs.NewFromConfig(cfg)
 		db := env.DB(cfg)
 		proc := batch.NewProcessor(db, log, batch.ProcessorOptions{}) // the submit function's (inline jobs, closing)
-		svc := batch.NewService(db, batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}, proc, env.Cursors,
+		svc := batch.NewService(db, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors,
 			batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 1_000_000_000}, log)
 		h := NewHandler(svc, log)
 		// Each of the concurrent workers is a sandbox with its own

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/chat"
@@ -57,7 +58,7 @@ func newFixture(t testing.TB, cfg aws.Config, limits batch.Config, opts ...batch
 	}
 	opt.Groups = groups
 	proc := batch.NewProcessor(db, log, opt)
-	chunks := batch.SQSQueue{Client: client, URL: env.Res.QueueURLs["BatchQueue"]}
+	chunks := sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"])
 	h := NewHandler(batch.NewService(db, chunks, proc, env.Cursors, limits, log), log)
 	worker := lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }})
 	return fixture{env: env, db: db, sqs: client, handler: h.Handle,

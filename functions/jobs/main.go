@@ -10,16 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/realtime"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "jobs")
-	queue := batch.SQSQueue{Client: sqs.NewFromConfig(a.AWS), URL: os.Getenv("BATCH_QUEUE_URL")}
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: realtime.FromEnv(a.AWS, a.DB, a.Log)}), Groups: a.DB}
+	queue := sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("BATCH_QUEUE_URL"))
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), Groups: a.DB}
 	proc := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
 	h := NewHandler(batch.NewService(a.DB, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), a.Log)
 	lambda.Start(h.Handle)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/signup/signuptest"
@@ -55,12 +56,12 @@ func TestQueuedSignupCompletes(t *testing.T) {
 	env := testenv.Get(t)
 	client, url := sqs.NewFromConfig(env.Cfg), env.Res.QueueURLs["SignupQueue"]
 	trigger := signup.NewService(users.NewService(env.DB(signuptest.FailingWrites(env.Cfg)), nil, nil),
-		signup.SQSQueue{Client: client, URL: url}, logging.NewTo(&localtest.Log{}, "cognitosignup"), signup.Options{})
+		signup.SenderQueue{Sender: sqsqueue.New(client, url)}, logging.NewTo(&localtest.Log{}, "cognitosignup"), signup.Options{})
 	var ev events.CognitoEventUserPoolsPostConfirmation
 	testenv.Fixture(t, "cognito-post-confirmation.json", &ev)
 	sub := testenv.ID("sub")
 	ev.Request.UserAttributes["sub"] = sub
-	if got := trigger.Confirmed(context.Background(), &ev); got != signup.Queued {
+	if got := trigger.Confirmed(context.Background(), signup.Confirmation{TriggerSource: ev.TriggerSource, UserPoolID: ev.UserPoolID, Attributes: ev.Request.UserAttributes}); got != signup.Queued {
 		t.Fatalf("trigger outcome %s, want queued", got)
 	}
 	queued := signuptest.Receive(t, client, url, sub, 1, 10)

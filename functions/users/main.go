@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tokenim/tokenim/shared/app"
-	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
@@ -16,7 +15,7 @@ func main() {
 	a := app.Load(ctx, "users")
 	svc := users.NewService(a.DB, a.Cursors, nil)
 	// A deleted user's sockets close at once (its tokens already stop working).
-	svc.OnDelete(realtime.FromEnv(a.AWS, a.DB, a.Log).CloseUser)
+	svc.OnDelete(app.Notifier(a.AWS, a.DB, a.Log).CloseUser)
 	h := NewHandler(svc, a.Log)
 	lambda.Start(h.Handle)
 }

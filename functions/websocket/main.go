@@ -9,13 +9,12 @@ import (
 
 	"github.com/tokenim/tokenim/shared/app"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/realtime"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "websocket")
-	rt := realtime.FromEnv(a.AWS, a.DB, a.Log)
+	rt := app.Notifier(a.AWS, a.DB, a.Log)
 	svc := chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: rt})
 	h := NewHandler(a.DB, rt, svc, a.Log)
 	lambda.Start(h.Handle)

@@ -14,9 +14,10 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/tokenim/tokenim/shared/aws/apigw"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/batch"
-	"github.com/tokenim/tokenim/shared/realtime"
+	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -72,8 +73,10 @@ func (f *throttling) register(stack *middleware.Stack) error {
 // captureQueue keeps the chunk messages a submit queues.
 type captureQueue struct{ bodies []string }
 
-func (q *captureQueue) SendBatch(_ context.Context, bodies []string) ([]batch.SendFailure, error) {
-	q.bodies = append(q.bodies, bodies...)
+func (q *captureQueue) SendBatch(_ context.Context, msgs []queue.Message) ([]queue.Refused, error) {
+	for _, m := range msgs {
+		q.bodies = append(q.bodies, m.Body)
+	}
 	return nil, nil
 }
 
@@ -115,7 +118,7 @@ func TestRetryBound(t *testing.T) {
 		}, 3}, // one conditional put per row; the commit is never reached
 		{"push", func(service, _ string) bool { return service == "ApiGatewayManagementApi" }, func(_ *testing.T, cfg aws.Config) error {
 			// The endpoint is never contacted: every attempt is throttled first.
-			return realtime.NewAPIPusher(cfg, "http://127.0.0.1:9/prod").Push(context.Background(), "conn-1", []byte(`{}`))
+			return apigw.New(cfg, "http://127.0.0.1:9/prod").Push(context.Background(), "conn-1", []byte(`{}`))
 		}, 1},
 	}
 	for _, tc := range tests {

@@ -21,6 +21,7 @@ import (
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
+	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
@@ -338,9 +339,9 @@ func (s *Service) enqueue(ctx, closeCtx context.Context, msgs []Message) error {
 				idx = append(idx, i)
 			}
 			err := s.backoff.Do(ctx, func() error {
-				batch := make([]string, len(idx))
+				batch := make([]queue.Message, len(idx))
 				for k, i := range idx {
-					batch[k] = bodies[i]
+					batch[k] = queue.Message{Body: bodies[i]}
 				}
 				failed, err := s.queue.SendBatch(ctx, batch)
 				if err != nil {

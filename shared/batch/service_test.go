@@ -12,6 +12,7 @@ import (
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
@@ -24,10 +25,12 @@ type capture struct {
 	bodies []string
 }
 
-func (c *capture) SendBatch(_ context.Context, bodies []string) ([]batch.SendFailure, error) {
+func (c *capture) SendBatch(_ context.Context, msgs []queue.Message) ([]queue.Refused, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.bodies = append(c.bodies, bodies...)
+	for _, m := range msgs {
+		c.bodies = append(c.bodies, m.Body)
+	}
 	return nil, nil
 }
 

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/tokenim/tokenim/shared/queue"
 )
 
 // Large-group fan-out (docs/websocket.md, "Large groups"). The sender's
@@ -61,23 +59,23 @@ type Queue interface {
 	Enqueue(ctx context.Context, jobs []Job) error
 }
 
-// SQSQueue is the fan-out queue (FanoutQueue in template.yaml).
-type SQSQueue struct {
-	client *sqs.Client
-	url    string
+// JobQueue is the fan-out queue (FanoutQueue in template.yaml) on a
+// queue.BatchSender (sqsqueue.Queue).
+type JobQueue struct {
+	sender queue.BatchSender
 }
 
-// NewSQSQueue returns the queue at url.
-func NewSQSQueue(c *sqs.Client, url string) *SQSQueue { return &SQSQueue{client: c, url: url} }
+// NewJobQueue returns the job queue sending through s.
+func NewJobQueue(s queue.BatchSender) *JobQueue { return &JobQueue{sender: s} }
 
 // maxBatchBytes keeps a SendMessageBatch under SQS's 256 KB (the limit of
 // older queues; newer ones take 1 MiB).
 const maxBatchBytes = 200 << 10
 
-// Enqueue sends jobs in SendMessageBatch calls of up to 10 entries and
-// 200 KB; an entry SQS refuses is an error.
-func (q *SQSQueue) Enqueue(ctx context.Context, jobs []Job) error {
-	var batch []types.SendMessageBatchRequestEntry
+// Enqueue sends jobs in batches of up to queue.MaxBatch entries and
+// 200 KB; an entry the queue refuses is an error.
+func (q *JobQueue) Enqueue(ctx context.Context, jobs []Job) error {
+	var batch []queue.Message
 	size := 0
 	flush := func() error {
 		if len(batch) == 0 {
@@ -87,37 +85,33 @@ func (q *SQSQueue) Enqueue(ctx context.Context, jobs []Job) error {
 		batch, size = nil, 0
 		return err
 	}
-	for i, j := range jobs {
+	for _, j := range jobs {
 		b, err := json.Marshal(j)
 		if err != nil {
 			return fmt.Errorf("realtime: marshal job: %w", err)
 		}
-		if len(batch) == 10 || size+len(b) > maxBatchBytes {
+		if len(batch) == queue.MaxBatch || size+len(b) > maxBatchBytes {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
-		e := types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(b))}
-		if j.Delay > 0 {
-			e.DelaySeconds = j.Delay
-		}
-		batch = append(batch, e)
+		batch = append(batch, queue.Message{Body: string(b), Delay: time.Duration(j.Delay) * time.Second})
 		size += len(b)
 	}
 	return flush()
 }
 
-// sendBatch makes one SendMessageBatch (its HTTP retries are the SDK's).
-// Entries SQS refuses are not sent again here: the error fails the job
-// that queues them, and SQS redelivers that job (or the sender's call
+// sendBatch makes one SendBatch (its HTTP retries are the SDK's).
+// Entries the queue refuses are not sent again here: the error fails the
+// job that queues them, and SQS redelivers that job (or the sender's call
 // reports it), so retries stay bounded by the one policy.
-func (q *SQSQueue) sendBatch(ctx context.Context, entries []types.SendMessageBatchRequestEntry) error {
-	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &q.url, Entries: entries})
+func (q *JobQueue) sendBatch(ctx context.Context, msgs []queue.Message) error {
+	refused, err := q.sender.SendBatch(ctx, msgs)
 	if err != nil {
 		return fmt.Errorf("realtime: queue fan-out jobs: %w", err)
 	}
-	if len(out.Failed) > 0 {
-		return fmt.Errorf("realtime: queue fan-out jobs: %d of %d entries refused (%s)", len(out.Failed), len(entries), aws.ToString(out.Failed[0].Code))
+	if len(refused) > 0 {
+		return fmt.Errorf("realtime: queue fan-out jobs: %d of %d entries refused (%s)", len(refused), len(msgs), refused[0].Code)
 	}
 	return nil
 }

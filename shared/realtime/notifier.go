@@ -10,9 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/tokenim/tokenim/shared/chat"
 )
 
@@ -73,16 +70,6 @@ type Notifier struct {
 // NewNotifier builds a notifier. queue may be nil.
 func NewNotifier(s Store, p Pusher, q Queue, cfg Config, log *slog.Logger) *Notifier {
 	return &Notifier{store: s, push: p, queue: q, cfg: cfg.withDefaults(), log: log, now: time.Now}
-}
-
-// FromEnv wires a notifier the way every function does: the management
-// API at WS_MANAGEMENT_ENDPOINT, the fan-out queue at FANOUT_QUEUE_URL.
-func FromEnv(cfg aws.Config, s Store, log *slog.Logger) *Notifier {
-	var q Queue
-	if url := os.Getenv("FANOUT_QUEUE_URL"); url != "" {
-		q = NewSQSQueue(sqs.NewFromConfig(cfg), url)
-	}
-	return NewNotifier(s, NewAPIPusher(cfg, os.Getenv("WS_MANAGEMENT_ENDPOINT")), q, ConfigFromEnv(), log)
 }
 
 // Pusher returns the notifier's pusher (for replies to a client).

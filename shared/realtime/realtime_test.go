@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
@@ -96,7 +97,7 @@ func (w *world) counted(q func(aws.Config) realtime.Queue, cfg realtime.Config) 
 
 // sqsQueue is the emulator's FanoutQueue.
 func (w *world) sqsQueue(cfg aws.Config) realtime.Queue {
-	return realtime.NewSQSQueue(sqs.NewFromConfig(cfg), w.env.Res.QueueURLs["FanoutQueue"])
+	return realtime.NewJobQueue(sqsqueue.New(sqs.NewFromConfig(cfg), w.env.Res.QueueURLs["FanoutQueue"]))
 }
 
 // drain receives and processes every job on FanoutQueue with n, until the

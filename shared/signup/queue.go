@@ -5,23 +5,27 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/tokenim/tokenim/shared/queue"
 )
 
-// SQSQueue is SignupQueue (SIGNUP_QUEUE_URL).
-type SQSQueue struct {
-	Client *sqs.Client
-	URL    string
+// Sender sends one message to SignupQueue (sqsqueue.Queue is one).
+type Sender interface {
+	Send(ctx context.Context, m queue.Message) error
 }
 
-// Enqueue sends one request: one SQS SendMessage.
-func (q SQSQueue) Enqueue(ctx context.Context, r Request) error {
+// SenderQueue is the Queue on SignupQueue: one message per request, the
+// request as JSON (what DecodeRequest reads back).
+type SenderQueue struct {
+	Sender Sender
+}
+
+// Enqueue sends one request.
+func (q SenderQueue) Enqueue(ctx context.Context, r Request) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("signup: marshal request: %w", err)
 	}
-	if _, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(b))}); err != nil {
+	if err := q.Sender.Send(ctx, queue.Message{Body: string(b)}); err != nil {
 		return fmt.Errorf("signup: queue: %w", err)
 	}
 	return nil

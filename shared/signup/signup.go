@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/strictjson"
@@ -117,24 +115,32 @@ func NewService(a Accounts, q Queue, log *slog.Logger, o Options) *Service {
 // create (or re-create a deleted) chat account.
 const CognitoSignUp = "PostConfirmation_ConfirmSignUp"
 
+// Confirmation is what Confirmed needs of a Cognito PostConfirmation
+// event (the trigger's handler copies it out of the Lambda event).
+type Confirmation struct {
+	TriggerSource string
+	UserPoolID    string
+	Attributes    map[string]string // the user's attributes, "sub" among them
+}
+
 // Confirmed handles a Cognito PostConfirmation event. It never fails: a
 // sign-up must succeed even when chat cannot keep up. It tries to create
 // the account at once (so the user can chat the moment they sign up),
 // queues the creation if that fails for a reason a retry can fix, and
 // counts in the SignupFailures metric what can be neither.
-func (s *Service) Confirmed(ctx context.Context, ev *events.CognitoEventUserPoolsPostConfirmation) Outcome {
+func (s *Service) Confirmed(ctx context.Context, ev Confirmation) Outcome {
 	log := s.log.With("trigger_source", ev.TriggerSource, "user_pool_id", ev.UserPoolID)
 	if ev.TriggerSource != CognitoSignUp {
 		log.DebugContext(ctx, "not a sign-up; nothing to do")
 		return Skipped
 	}
-	sub := ev.Request.UserAttributes["sub"]
+	sub := ev.Attributes["sub"]
 	if sub == "" {
 		s.failure(ctx, log, Rejected, "the event has no sub")
 		return Rejected
 	}
 	log = log.With("sub", sub)
-	in, dropped, err := s.o.Mapping.Account(CognitoSource(ev.UserPoolID, sub), ev.Request.UserAttributes)
+	in, dropped, err := s.o.Mapping.Account(CognitoSource(ev.UserPoolID, sub), ev.Attributes)
 	if err != nil {
 		s.failure(ctx, log, Rejected, "no valid user id", "reason", apierror.Public(err).Message)
 		return Rejected

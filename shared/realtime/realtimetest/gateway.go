@@ -1,5 +1,5 @@
 // Package realtimetest is a fake of API Gateway's @connections management
-// API for tests: real SDK clients (realtime.APIPusher) post to it, so
+// API for tests: real SDK clients (apigw.Pusher) post to it, so
 // request counts, retries and 410s are exercised end to end without a
 // WebSocket gateway.
 package realtimetest
@@ -16,8 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/tokenim/tokenim/shared/aws/apigw"
 	"github.com/tokenim/tokenim/shared/awsclient"
-	"github.com/tokenim/tokenim/shared/realtime"
 )
 
 // Gateway records what is posted to each connection. Connections are
@@ -49,11 +49,11 @@ func New(t testing.TB) *Gateway {
 // Fast is awsclient.DefaultPolicy with short backoffs (fast tests).
 var Fast = awsclient.Policy{MaxAttempts: awsclient.DefaultPolicy.MaxAttempts, BaseDelay: time.Millisecond, MaxBackoff: 20 * time.Millisecond}
 
-// Pusher returns a real APIPusher for the gateway (cfg may be counted).
-func (g *Gateway) Pusher(cfg aws.Config) *realtime.APIPusher {
+// Pusher returns a real apigw.Pusher for the gateway (cfg may be counted).
+func (g *Gateway) Pusher(cfg aws.Config) *apigw.Pusher {
 	cfg = cfg.Copy()
 	Fast.Apply(&cfg)
-	return realtime.NewAPIPusher(cfg, g.URL)
+	return apigw.New(cfg, g.URL)
 }
 
 // Open marks connection ids open.
@@ -127,9 +127,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.posts++
 		if f := g.fail[id]; len(f) > 0 {
 			g.fail[id] = f[1:]
-			typ := "InternalServerError"
-			if f[0] == http.StatusTooManyRequests {
-				typ = "LimitExceededException"
+			typ := map[int]string{http.StatusTooManyRequests: "LimitExceededException", http.StatusForbidden: "ForbiddenException",
+				http.StatusGone: "GoneException"}[f[0]]
+			if typ == "" {
+				typ = "InternalServerError"
 			}
 			errorReply(w, f[0], typ)
 			return
