@@ -146,6 +146,8 @@ func TestOpenAPISchemasHoldServerRules(t *testing.T) {
 		{"import no users", body("/v1/jobs/users", "post"), `[]`, false},
 		{"import no groups", body("/v1/jobs/groups", "post"), `[]`, false},
 		{"import one user", body("/v1/jobs/users", "post"), `[{"user_id":"a"}]`, true},
+		{"upsert repeating the path's user_id", body("/v1/users/{user_id}", "put"), `{"user_id":"bob","nickname":"B"}`, true},
+		{"upsert with an unknown field", body("/v1/users/{user_id}", "put"), `{"role":"admin"}`, false},
 	}
 	type check struct {
 		Pointer  string          `json:"pointer"`
