@@ -8,6 +8,7 @@ go vet ./...
 unformatted=$(gofmt -l functions shared infra)
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 cfn-lint template.yaml
+./infra/scripts/deploy-check.sh   # retention lint, sam validate --lint (README, Deploy to AWS)
 openapi-spec-validator docs/openapi.yaml
 
 echo "== build (linux/arm64, as deployed)"

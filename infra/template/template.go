@@ -35,6 +35,11 @@ type Resource struct {
 	Properties map[string]any
 	Metadata   map[string]any
 	Condition  string // the resource exists only if this condition holds ("" = always)
+	// DeletionPolicy and UpdateReplacePolicy ("" = CloudFormation's
+	// default, Delete) say whether a stack deletion or a replacement keeps
+	// the resource's data.
+	DeletionPolicy      string
+	UpdateReplacePolicy string
 }
 
 // Load parses the template at path.
@@ -87,6 +92,8 @@ func Parse(b []byte) (*Template, error) {
 		r.Properties, _ = rm["Properties"].(map[string]any)
 		r.Metadata, _ = rm["Metadata"].(map[string]any)
 		r.Condition, _ = rm["Condition"].(string)
+		r.DeletionPolicy, _ = rm["DeletionPolicy"].(string)
+		r.UpdateReplacePolicy, _ = rm["UpdateReplacePolicy"].(string)
 		if r.Properties == nil {
 			r.Properties = map[string]any{}
 		}

@@ -32,15 +32,25 @@ type App struct {
 // during INIT, where failing fast makes Lambda report the init error.
 func Load(ctx context.Context, function string) *App {
 	a := LoadStore(ctx, function)
+	if err := a.loadKeys(ctx); err != nil {
+		os.Exit(1) // loadKeys has logged why
+	}
+	return a
+}
+
+// loadKeys reads the signing key (a network call, bounded by
+// config.SigningKey) and derives the token and cursor keys. On failure it
+// has logged one line naming the step and the dependency.
+func (a *App) loadKeys(ctx context.Context) error {
 	key, err := config.SigningKey(ctx, a.AWS)
 	if err != nil {
-		fail(a.Log, "load signing key", err)
+		return logFailure(a.Log, "load signing key", config.SigningKeyDependency, err)
 	}
 	a.Tokens, a.Cursors, err = config.Keys(key)
 	if err != nil {
-		fail(a.Log, "derive keys", err)
+		return logFailure(a.Log, "derive keys", "", err)
 	}
-	return a
+	return nil
 }
 
 // LoadStore builds the logger, AWS configuration and store only, for
@@ -51,12 +61,20 @@ func LoadStore(ctx context.Context, function string) *App {
 	log := logging.New(function)
 	cfg, err := awsclient.Load(ctx)
 	if err != nil {
-		fail(log, "load aws config", err)
+		_ = logFailure(log, "load aws config", "", err)
+		os.Exit(1)
 	}
 	return &App{Log: log, AWS: cfg, DB: store.New(dynamodb.NewFromConfig(cfg), store.TablesFromEnv())}
 }
 
-func fail(log *slog.Logger, what string, err error) {
-	log.Error("init failed", "step", what, "err", err.Error())
-	os.Exit(1)
+// logFailure writes the one line a failed init leaves: the step, the
+// service it depended on ("" = none, a local step) and the error. The
+// errors here come from the SDK and config, never carry the key itself.
+func logFailure(log *slog.Logger, step, dependency string, err error) error {
+	attrs := []any{"step", step}
+	if dependency != "" {
+		attrs = append(attrs, "dependency", dependency)
+	}
+	log.Error("init failed", append(attrs, "err", err.Error())...)
+	return err
 }
