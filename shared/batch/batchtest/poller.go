@@ -1,5 +1,6 @@
 // Package batchtest drives SQS-triggered handlers the way Lambda's event
-// source mapping does, against a real (emulated) queue: receive up to ten
+// source mapping does, against a real (emulated) queue or, with no
+// emulator, an in-memory one (shared/memqueue): receive up to ten
 // messages, invoke the handler through lambda.NewHandler(h).Invoke with an
 // events.SQSEvent, and delete only the messages the reply does not list as
 // failed. A function error, or a reply naming an unknown or empty message
@@ -13,19 +14,23 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/tokenim/tokenim/shared/memqueue"
 )
 
-// Poller is one event source mapping.
+// Poller is one event source mapping. It reads from Mem when set, else
+// from the SQS queue at QueueURL.
 type Poller struct {
 	SQS      *sqs.Client
 	QueueURL string
 	QueueARN string
+	Mem      *memqueue.Queue
 	// Handler is a Lambda handler taking events.SQSEvent.
 	Handler any
 	// Sandbox, if set, builds each concurrent worker its own handler, as
@@ -55,27 +60,16 @@ func (p *Poller) once(ctx context.Context, handler any) (int, error) {
 	if size == 0 {
 		size = 10
 	}
-	out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-		QueueUrl: &p.QueueURL, MaxNumberOfMessages: size, VisibilityTimeout: p.Visibility, WaitTimeSeconds: 1,
-		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-	})
+	ev, err := p.receive(ctx, size)
 	if err != nil {
-		return 0, fmt.Errorf("batchtest: receive: %w", err)
+		return 0, err
 	}
 	p.receives.Add(1)
-	if len(out.Messages) == 0 {
+	if len(ev.Records) == 0 {
 		p.empty.Add(1)
 		return 0, nil
 	}
-	p.Received.Add(int64(len(out.Messages)))
-	ev := events.SQSEvent{}
-	for _, m := range out.Messages {
-		ev.Records = append(ev.Records, events.SQSMessage{
-			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-			Md5OfBody: aws.ToString(m.MD5OfBody), Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: p.QueueARN,
-			AWSRegion: "us-east-1",
-		})
-	}
+	p.Received.Add(int64(len(ev.Records)))
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return 0, err
@@ -84,12 +78,12 @@ func (p *Poller) once(ctx context.Context, handler any) (int, error) {
 	reply, err := lambda.NewHandler(handler).Invoke(ctx, payload)
 	if err != nil {
 		p.WholeBatchFailures.Add(1)
-		return len(out.Messages), nil // function error: every message returns
+		return len(ev.Records), nil // function error: every message returns
 	}
 	var resp events.SQSEventResponse
 	if err := json.Unmarshal(reply, &resp); err != nil {
 		p.WholeBatchFailures.Add(1)
-		return len(out.Messages), nil
+		return len(ev.Records), nil
 	}
 	inBatch := map[string]bool{}
 	for _, r := range ev.Records {
@@ -99,25 +93,77 @@ func (p *Poller) once(ctx context.Context, handler any) (int, error) {
 	for _, f := range resp.BatchItemFailures {
 		if f.ItemIdentifier == "" || !inBatch[f.ItemIdentifier] {
 			p.WholeBatchFailures.Add(1)
-			return len(out.Messages), nil
+			return len(ev.Records), nil
 		}
 		failed[f.ItemIdentifier] = true
 	}
 	p.ItemFailures.Add(int64(len(failed)))
-	var del []sqstypes.DeleteMessageBatchRequestEntry
-	for i, r := range ev.Records {
+	var done []string
+	for _, r := range ev.Records {
 		if !failed[r.MessageId] {
-			del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r.ReceiptHandle)})
+			done = append(done, r.ReceiptHandle)
 		}
 	}
-	if len(del) > 0 {
-		res, err := p.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &p.QueueURL, Entries: del})
-		if err != nil {
-			return 0, fmt.Errorf("batchtest: delete: %w", err)
-		}
-		p.Deleted.Add(int64(len(res.Successful)))
+	if err := p.delete(ctx, done); err != nil {
+		return 0, err
 	}
-	return len(out.Messages), nil
+	return len(ev.Records), nil
+}
+
+// receive is one ReceiveMessage, as the event the handler gets.
+func (p *Poller) receive(ctx context.Context, size int32) (events.SQSEvent, error) {
+	ev := events.SQSEvent{}
+	if p.Mem != nil {
+		msgs := p.Mem.Receive(int(size), time.Duration(p.Visibility)*time.Second)
+		if len(msgs) == 0 {
+			// An empty long poll waits; keep a worker loop from spinning.
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		for _, m := range msgs {
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.ID, ReceiptHandle: m.Handle, Body: m.Body,
+				Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: p.QueueARN, AWSRegion: "us-east-1"})
+		}
+		return ev, nil
+	}
+	out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: &p.QueueURL, MaxNumberOfMessages: size, VisibilityTimeout: p.Visibility, WaitTimeSeconds: 1,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+	})
+	if err != nil {
+		return ev, fmt.Errorf("batchtest: receive: %w", err)
+	}
+	for _, m := range out.Messages {
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+			Md5OfBody: aws.ToString(m.MD5OfBody), Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: p.QueueARN,
+			AWSRegion: "us-east-1",
+		})
+	}
+	return ev, nil
+}
+
+// delete removes the messages a reply did not list as failed.
+func (p *Poller) delete(ctx context.Context, handles []string) error {
+	if len(handles) == 0 {
+		return nil
+	}
+	if p.Mem != nil {
+		p.Deleted.Add(int64(p.Mem.Delete(handles...)))
+		return nil
+	}
+	del := make([]sqstypes.DeleteMessageBatchRequestEntry, len(handles))
+	for i, h := range handles {
+		del[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
+	}
+	res, err := p.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &p.QueueURL, Entries: del})
+	if err != nil {
+		return fmt.Errorf("batchtest: delete: %w", err)
+	}
+	p.Deleted.Add(int64(len(res.Successful)))
+	return nil
 }
 
 // Run runs workers concurrent pollers (Lambda's concurrency) until done
