@@ -56,7 +56,7 @@ func BenchmarkImport(b *testing.B) {
 		proc := batch.NewProcessor(db, log, batch.ProcessorOptions{}) // the submit function's (inline jobs, closing)
 		svc := batch.NewService(db, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors,
 			batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 1_000_000_000}, log)
-		h := NewHandler(svc, log)
+		h := NewHandler(svc, nil, log)
 		// Each of the concurrent workers is a sandbox with its own
 		// processor (16 concurrent writes), as on Lambda.
 		poller := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
