@@ -61,6 +61,7 @@ signup:
 	@echo "trigger replied (the event, unchanged):"; cat .tokenim/signup-reply.json; echo
 
 lint:
+	go mod tidy -diff
 	go vet ./...
 	test -z "$$(gofmt -l functions shared infra)"
 	cfn-lint template.yaml

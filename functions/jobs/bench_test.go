@@ -18,7 +18,6 @@ import (
 	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
-	"github.com/tokenim/tokenim/shared/cost"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
@@ -57,7 +56,7 @@ func BenchmarkImport(b *testing.B) {
 		proc := batch.NewProcessor(db, log, batch.ProcessorOptions{}) // the submit function's (inline jobs, closing)
 		svc := batch.NewService(db, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors,
 			batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 1_000_000_000}, log)
-		h := NewHandler(svc, log)
+		h := NewHandler(svc, nil, log)
 		// Each of the concurrent workers is a sandbox with its own
 		// processor (16 concurrent writes), as on Lambda.
 		poller := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
@@ -112,14 +111,14 @@ func BenchmarkImport(b *testing.B) {
 		b.ReportMetric(naiveSeq, "naive_rows/s")
 		b.ReportMetric(rate/naiveSeq, "x_vs_naive")
 		b.ReportMetric(rate/naivePar, "x_vs_naive16")
-		usd := cost.Usage{ReadUnits: s.ReadUnits, WriteUnits: model, SQSRequests: sqsReq, LambdaInvocations: invocations}.USD()
-		naiveUSD := cost.Usage{WriteUnits: naiveWCU, LambdaInvocations: 2 * naiveN}.USD() // each POST: authorizer + function
+		usd := testenv.Usage{ReadUnits: s.ReadUnits, WriteUnits: model, SQSRequests: sqsReq, LambdaInvocations: invocations}.USD()
+		naiveUSD := testenv.Usage{WriteUnits: naiveWCU, LambdaInvocations: 2 * naiveN}.USD() // each POST: authorizer + function
 		b.ReportMetric(usd*1e6/float64(n), "usd/1M_users")
 		b.Logf("pipeline: %d users in %s (submit call %s): %.0f rows/s; %d chunks, %d worker invocations; %s",
 			n, elapsed.Round(time.Millisecond), submitted.Round(time.Millisecond), rate, j.Chunks, invocations-1, s)
 		b.Logf("  WCU/user %.4f (model) %.4f (emulator); RCU/user %.4f; SQS %d requests carrying messages = %.2f per 1,000 users (%d with %d of %d polls empty = %.2f); $%.3f per 1M users (DynamoDB+SQS+Lambda requests, %s)",
 			model/float64(n), s.WriteUnits/float64(n), s.ReadUnits/float64(n), dataReq, float64(dataReq)*1000/float64(n), sqsReq, idle, polls,
-			float64(sqsReq)*1000/float64(n), usd*1e6/float64(n), cost.PricesAsOf)
+			float64(sqsReq)*1000/float64(n), usd*1e6/float64(n), testenv.PricesAsOf)
 		b.Logf("naive users.Service.Create, %d users: sequential %.0f rows/s, 16 at a time %.0f rows/s; WCU/user %.2f; $%.3f per 1M users",
 			naiveN, naiveSeq, naivePar, naiveWCU/float64(naiveN), naiveUSD*1e6/float64(naiveN))
 		b.Logf("ratio: pipeline %.1fx the sequential naive rate, %.1fx the 16-way naive rate; %d Lambda invocations instead of %d",

@@ -15,14 +15,16 @@ import (
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/httpapi"
+	"github.com/tokenim/tokenim/shared/verify"
 )
 
 // VerifyMaxBody fits 1,000 ids of 64 characters with JSON punctuation.
 const VerifyMaxBody = 128 << 10
 
-// NewHandler builds the jobs function's routes.
-func NewHandler(s *batch.Service, log *slog.Logger) *httpapi.Handler {
-	h := &handler{jobs: s}
+// NewHandler builds the jobs function's routes: s holds the batch jobs, v
+// answers /v1/jobs/verify.
+func NewHandler(s *batch.Service, v *verify.Service, log *slog.Logger) *httpapi.Handler {
+	h := &handler{jobs: s, ids: v}
 	return httpapi.New(log,
 		httpapi.Route{Method: "POST", Resource: "/v1/jobs/users", MaxBody: batch.MaxBodyBytes, Handler: h.submit(s.SubmitUsers)},
 		httpapi.Route{Method: "POST", Resource: "/v1/jobs/groups", MaxBody: batch.MaxBodyBytes, Handler: h.submit(s.SubmitGroups)},
@@ -32,7 +34,10 @@ func NewHandler(s *batch.Service, log *slog.Logger) *httpapi.Handler {
 	)
 }
 
-type handler struct{ jobs *batch.Service }
+type handler struct {
+	jobs *batch.Service
+	ids  *verify.Service
+}
 
 type submitFunc func(ctx context.Context, p auth.Principal, in batch.SubmitInput) (batch.Submitted, error)
 
@@ -179,13 +184,13 @@ func (h *handler) verify(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 	if err := r.DecodeJSON(&b); err != nil {
 		return httpapi.Response{}, err
 	}
-	var v batch.Verified
+	var v verify.Result
 	var err error
 	switch {
 	case b.UserIDs != nil && b.GroupIDs == nil:
-		v, err = h.jobs.VerifyUsers(ctx, r.Principal, b.UserIDs)
+		v, err = h.ids.Users(ctx, r.Principal, b.UserIDs)
 	case b.GroupIDs != nil && b.UserIDs == nil:
-		v, err = h.jobs.VerifyGroups(ctx, r.Principal, b.GroupIDs)
+		v, err = h.ids.Groups(ctx, r.Principal, b.GroupIDs)
 	default:
 		err = apierror.New(apierror.ValidationFailed, "Give exactly one of user_ids and group_ids.")
 	}

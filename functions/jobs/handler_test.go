@@ -28,6 +28,7 @@ import (
 	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
+	"github.com/tokenim/tokenim/shared/verify"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -59,7 +60,7 @@ func newFixture(t testing.TB, cfg aws.Config, limits batch.Config, opts ...batch
 	opt.Groups = groups
 	proc := batch.NewProcessor(db, log, opt)
 	chunks := sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"])
-	h := NewHandler(batch.NewService(db, chunks, proc, env.Cursors, limits, log), log)
+	h := NewHandler(batch.NewService(db, chunks, proc, env.Cursors, limits, log), verify.New(db, db), log)
 	worker := lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }})
 	return fixture{env: env, db: db, sqs: client, handler: h.Handle,
 		poller: &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"], Handler: worker, Visibility: 2}}
@@ -117,7 +118,7 @@ func checkCounts(t testing.TB, r testenv.Reply, state string, total, created, fa
 
 func TestRoutesMatchTemplate(t *testing.T) {
 	env := testenv.Get(t)
-	h := NewHandler(nil, logging.NewTo(io.Discard, "jobs"))
+	h := NewHandler(nil, nil, logging.NewTo(io.Discard, "jobs"))
 	if got, want := h.Routes(), env.Template.RestRoutesOf("JobsFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}

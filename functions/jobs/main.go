@@ -1,5 +1,5 @@
 // Command jobs serves the batch-job REST routes: submit users or groups in
-// bulk, read a job and its failed rows, verify ids.
+// bulk, read a job and its failed rows, verify ids (shared/verify).
 package main
 
 import (
@@ -13,6 +13,7 @@ import (
 	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/chat"
+	"github.com/tokenim/tokenim/shared/verify"
 )
 
 func main() {
@@ -21,6 +22,6 @@ func main() {
 	queue := sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("BATCH_QUEUE_URL"))
 	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), Groups: a.DB}
 	proc := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
-	h := NewHandler(batch.NewService(a.DB, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), a.Log)
+	h := NewHandler(batch.NewService(a.DB, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), verify.New(a.DB, a.DB), a.Log)
 	lambda.Start(h.Handle)
 }

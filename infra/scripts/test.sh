@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 echo "== static checks"
+go mod tidy -diff
 go vet ./...
 unformatted=$(gofmt -l functions shared infra)
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi

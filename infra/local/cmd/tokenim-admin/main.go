@@ -18,7 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/tokenim/tokenim/infra/local"
+	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/store"
 )
@@ -44,13 +44,15 @@ func main() {
 		os.Exit(1)
 	}
 	db := store.New(dynamodb.NewFromConfig(cfg), store.Tables{Users: *table})
-	cred, err := local.CreateCredential(ctx, db, *name)
+	// The same use case the token endpoint authenticates against; no
+	// token signer is needed to create a credential, so none is built.
+	cred, secret, err := auth.NewService(nil, db, db).CreateCredential(ctx, *name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tokenim-admin: create credential:", err)
 		os.Exit(1)
 	}
 	// The secret is shown once: it is stored only as a hash.
-	json.NewEncoder(os.Stdout).Encode(map[string]string{"key_id": cred.KeyID, "secret": cred.Secret})
+	json.NewEncoder(os.Stdout).Encode(map[string]string{"key_id": cred.KeyID, "secret": secret})
 	fmt.Fprintln(os.Stderr, "Store the secret now: it cannot be shown again. Get an admin token with:")
 	fmt.Fprintf(os.Stderr, "  curl -s -d grant_type=client_credentials -u %s:<secret> <RestApiUrl>/v1/auth/token\n", cred.KeyID)
 }
