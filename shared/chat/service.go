@@ -21,7 +21,9 @@ type Store interface {
 	RemoveMember(ctx context.Context, gid, uid string, role Role) error
 	UpdateMember(ctx context.Context, gid, uid string, expect Role, role *Role, muted *bool) (Member, error)
 	TransferOwner(ctx context.Context, gid, from, to string, now time.Time) error
-	ListMembers(ctx context.Context, gid string, limit int, page cursor.Page) ([]Member, cursor.Page, error)
+	// ListMembers returns up to limit members from page (nil: the first)
+	// and the adapter's opaque token for the next page (nil: none).
+	ListMembers(ctx context.Context, gid string, limit int, page []byte) ([]Member, []byte, error)
 	MissingUsers(ctx context.Context, ids []string) ([]string, error)
 
 	// Conversations.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/cursor"
 )
 
 // Groups table: a group's head item and its members share the partition
@@ -478,22 +477,30 @@ func (db *DB) batchDelete(ctx context.Context, reqs []writeReq) error {
 
 // ListMembers pages through a group's members in user id order
 // (eventually consistent Query: 0.5 RCU per 4 KB).
-func (db *DB) ListMembers(ctx context.Context, gid string, limit int, page cursor.Page) ([]chat.Member, cursor.Page, error) {
+func (db *DB) ListMembers(ctx context.Context, gid string, limit int, page []byte) ([]chat.Member, []byte, error) {
+	_, start, err := decodePage(page)
+	if err != nil {
+		return nil, nil, err
+	}
 	out, err := db.client.Query(ctx, &dynamodb.QueryInput{TableName: &db.t.Groups, KeyConditionExpression: aws.String("pk = :p AND begins_with(sk, :m)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(groupPK(gid)), ":m": str(memberPrefix)},
-		ExclusiveStartKey:         page.Key, Limit: aws.Int32(int32(limit))})
+		ExclusiveStartKey:         start, Limit: aws.Int32(int32(limit))})
 	if err != nil {
-		return nil, cursor.Page{}, wrap("list members", err)
+		return nil, nil, wrap("list members", err)
 	}
 	list := make([]chat.Member, 0, len(out.Items))
 	for _, it := range out.Items {
 		m, err := decodeMember(it)
 		if err != nil {
-			return nil, cursor.Page{}, err
+			return nil, nil, err
 		}
 		list = append(list, m)
 	}
-	return list, cursor.Page{Key: out.LastEvaluatedKey}, nil
+	if len(out.LastEvaluatedKey) == 0 {
+		return list, nil, nil
+	}
+	next, err := encodePage(0, out.LastEvaluatedKey)
+	return list, next, err
 }
 
 // *DB is chat's store.

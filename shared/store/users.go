@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"strconv"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/tokenim/tokenim/shared/cursor"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
@@ -249,18 +247,13 @@ func (db *DB) DeleteUser(ctx context.Context, id string) (users.User, error) {
 	return u, nil
 }
 
-// ListUsers queries the shards in order, resuming at page. The cursor
+// ListUsers queries the shards in order, resuming at page. The page token
 // carries the shard index and DynamoDB's start key within it.
-func (db *DB) ListUsers(ctx context.Context, limit int, page cursor.Page) ([]users.User, cursor.Page, error) {
-	shard := 0
-	if s, ok := page.Extra["shard"]; ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n >= UserShards {
-			return nil, cursor.Page{}, fmt.Errorf("store: bad shard in cursor")
-		}
-		shard = n
+func (db *DB) ListUsers(ctx context.Context, limit int, page []byte) ([]users.User, []byte, error) {
+	shard, start, err := decodePage(page)
+	if err != nil || shard < 0 || shard >= UserShards {
+		return nil, nil, errBadPage
 	}
-	start := page.Key
 	var out []users.User
 	for shard < UserShards {
 		res, err := db.client.Query(ctx, &dynamodb.QueryInput{
@@ -271,12 +264,12 @@ func (db *DB) ListUsers(ctx context.Context, limit int, page cursor.Page) ([]use
 			Limit:                     aws.Int32(int32(limit - len(out))),
 		})
 		if err != nil {
-			return nil, cursor.Page{}, wrap("list users", err)
+			return nil, nil, wrap("list users", err)
 		}
 		for _, it := range res.Items {
 			u, err := decodeUser(it)
 			if err != nil {
-				return nil, cursor.Page{}, wrap("decode user", err)
+				return nil, nil, wrap("decode user", err)
 			}
 			out = append(out, u)
 		}
@@ -289,9 +282,10 @@ func (db *DB) ListUsers(ctx context.Context, limit int, page cursor.Page) ([]use
 		}
 	}
 	if shard >= UserShards {
-		return out, cursor.Page{}, nil
+		return out, nil, nil
 	}
-	return out, cursor.Page{Key: start, Extra: map[string]string{"shard": strconv.Itoa(shard)}}, nil
+	next, err := encodePage(shard, start)
+	return out, next, err
 }
 
 // ClaimIdempotencyKey stores scope/key -> fingerprint unless present and
