@@ -19,7 +19,7 @@ import (
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/logging"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -45,7 +45,7 @@ func (q *captureQueue) SendBatch(_ context.Context, bodies []string) ([]batch.Se
 // countingStore counts create outcomes; ids starting with "panic" panic and
 // slow adds latency to every create.
 type countingStore struct {
-	*store.DB
+	*dynamo.DB
 	created, earlier, exists atomic.Int64
 	slow                     time.Duration
 }
@@ -70,7 +70,7 @@ func (s *countingStore) CreateUserForJob(ctx context.Context, u users.User, jobI
 
 type world struct {
 	env   *testenv.Env
-	db    *store.DB
+	db    *dynamo.DB
 	st    *countingStore
 	proc  *batch.Processor
 	svc   *batch.Service
@@ -136,7 +136,7 @@ func invoke(t testing.TB, h any, ev events.SQSEvent) []string {
 	return ids
 }
 
-func job(t testing.TB, db *store.DB, id string) batch.Job {
+func job(t testing.TB, db *dynamo.DB, id string) batch.Job {
 	t.Helper()
 	j, err := db.GetJob(context.Background(), id)
 	if err != nil {
@@ -250,7 +250,7 @@ func realQueue(t testing.TB) batch.Queue {
 }
 
 // checkUsers reads every id back: each exists and records the job.
-func checkUsers(t testing.TB, db *store.DB, prefix string, n int, jobID string) {
+func checkUsers(t testing.TB, db *dynamo.DB, prefix string, n int, jobID string) {
 	t.Helper()
 	for start := 0; start < n; start += 100 {
 		var ids []string

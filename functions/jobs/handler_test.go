@@ -24,7 +24,7 @@ import (
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -35,7 +35,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // Lambda feeds it (batchtest.Poller).
 type fixture struct {
 	env     *testenv.Env
-	db      *store.DB
+	db      *dynamo.DB
 	sqs     *sqs.Client
 	handler any
 	poller  *batchtest.Poller

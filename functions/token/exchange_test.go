@@ -20,7 +20,7 @@ import (
 	"github.com/tokenim/tokenim/shared/idtoken/idtokentest"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/signup"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -28,14 +28,14 @@ import (
 type exchangeFixture struct {
 	*fixture
 	pool  *idtokentest.Pool
-	db    *store.DB
+	db    *dynamo.DB
 	users *users.Service
 	now   time.Time
 }
 
 // newExchangeFixture serves token exchange for a fresh fake user pool;
 // db is the store the handler uses (pass a counted one to count requests).
-func newExchangeFixture(t *testing.T, m signup.Mapping, db *store.DB) *exchangeFixture {
+func newExchangeFixture(t *testing.T, m signup.Mapping, db *dynamo.DB) *exchangeFixture {
 	t.Helper()
 	f := newFixture(t)
 	if db == nil {

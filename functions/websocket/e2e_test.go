@@ -28,7 +28,7 @@ import (
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/realtime"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -37,7 +37,7 @@ import (
 type stack struct {
 	*local.Stack
 	out    *localtest.Log
-	db     *store.DB
+	db     *dynamo.DB
 	users  *users.Service
 	chat   *chat.Service
 	tokens *auth.Tokens

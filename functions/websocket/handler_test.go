@@ -18,7 +18,7 @@ import (
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/realtime/realtimetest"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -31,7 +31,7 @@ var ctx = context.Background()
 // service and a real notifier pushing through a fake management API.
 type fixture struct {
 	env      *testenv.Env
-	db       *store.DB
+	db       *dynamo.DB
 	gw       *realtimetest.Gateway
 	rt       *realtime.Notifier
 	chat     *chat.Service

@@ -16,14 +16,14 @@ import (
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
 	"github.com/tokenim/tokenim/shared/logging"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 )
 
 // App is the shared dependencies of a function.
 type App struct {
 	Log     *slog.Logger
 	AWS     aws.Config
-	DB      *store.DB
+	DB      *dynamo.DB
 	Tokens  *auth.Tokens
 	Cursors *cursor.Codec
 }
@@ -53,7 +53,7 @@ func LoadStore(ctx context.Context, function string) *App {
 	if err != nil {
 		fail(log, "load aws config", err)
 	}
-	return &App{Log: log, AWS: cfg, DB: store.New(dynamodb.NewFromConfig(cfg), store.TablesFromEnv())}
+	return &App{Log: log, AWS: cfg, DB: dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.TablesFromEnv())}
 }
 
 func fail(log *slog.Logger, what string, err error) {

@@ -12,7 +12,7 @@ import (
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/logging"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
@@ -135,7 +135,7 @@ func TestQuotas(t *testing.T) {
 	}
 }
 
-func activeJobs(t *testing.T, db *store.DB) map[string]time.Time {
+func activeJobs(t *testing.T, db *dynamo.DB) map[string]time.Time {
 	t.Helper()
 	_, holders, err := db.AcquireSlot(context.Background(), "job_probe", 0, time.Now())
 	if err != nil {

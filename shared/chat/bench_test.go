@@ -10,7 +10,7 @@ import (
 
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -25,7 +25,7 @@ func bulkUsers(b *testing.B, env *testenv.Env, prefix string, n int) []string {
 		var reqs []types.WriteRequest
 		for i := start; i < min(start+25, n); i++ {
 			ids[i] = fmt.Sprintf("%s-%04d", prefix, i)
-			item, err := store.UserItem(users.User{UserID: ids[i], CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano()}, "")
+			item, err := dynamo.UserItem(users.User{UserID: ids[i], CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano()}, "")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -13,14 +13,14 @@ import (
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 )
 
 // hookStore runs a hook before each ChangeMessage: to make it fail, as if
 // the function died right after appending the change's event, or to race
 // another change against it.
 type hookStore struct {
-	*store.DB
+	*dynamo.DB
 	mu     sync.Mutex
 	before func(ch chat.MessageChange) error // runs once, then is cleared
 }
@@ -731,7 +731,7 @@ func TestUnreadWithoutCounts(t *testing.T) {
 // faultStore fails the writes its predicates pick, as if the function
 // died just before them.
 type faultStore struct {
-	*store.DB
+	*dynamo.DB
 	failPut, failAdvance func(m chat.Message) bool
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 type fixture struct {
 	env    *testenv.Env
-	db     *store.DB
+	db     *dynamo.DB
 	svc    *chat.Service
 	users  *users.Service
 	events *recorder

@@ -9,7 +9,7 @@ import (
 	"github.com/tokenim/tokenim/shared/chat"
 )
 
-// Groups and members, as shared/store/groups.go stores them.
+// Groups and members, as shared/aws/dynamo/groups.go stores them.
 
 // maxTxItems is DynamoDB's limit of items per transaction; the adapter
 // splits member writes by it, and so does Chat (a later chunk can fail

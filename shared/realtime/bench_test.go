@@ -45,7 +45,7 @@ func (w *world) benchGroup(b *testing.B, n int) *benchGroup {
 }
 
 // padMembers adds n offline members by writing member items straight into
-// the groups table (the item layout of shared/store/groups.go): creating
+// the groups table (the item layout of shared/aws/dynamo/groups.go): creating
 // 10,000 users and ~200 member transactions through chat would take the
 // emulator minutes, and a send only ever reads member ids.
 func (w *world) padMembers(b *testing.B, gid string, n int) {

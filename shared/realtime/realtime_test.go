@@ -18,7 +18,7 @@ import (
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/realtime/realtimetest"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -34,7 +34,7 @@ var (
 // setting scenes up.
 type world struct {
 	env   *testenv.Env
-	db    *store.DB
+	db    *dynamo.DB
 	gw    *realtimetest.Gateway
 	chat  *chat.Service
 	users *users.Service

@@ -1,6 +1,6 @@
 // Package storetest holds one contract suite per store interface. Each
 // runs against every implementation (the in-memory fakes in
-// shared/memstore and the DynamoDB adapter in shared/store, on the
+// shared/memstore and the DynamoDB adapter in shared/aws/dynamo, on the
 // emulator), so a fake cannot drift from the adapter it stands for. Every
 // test uses fresh ids, so implementations may share tables across tests.
 package storetest

@@ -1,6 +1,6 @@
 // Package storetest holds the contract suites of the store interfaces: one
 // exported func per interface, run against the in-memory fake
-// (shared/memstore) and against DynamoDB (shared/store, emulator), after
+// (shared/memstore) and against DynamoDB (shared/aws/dynamo, emulator), after
 // the repository tests of Wild Workouts. A suite needs only a constructor,
 // so it follows an interface whichever adapter implements it. Suites use
 // fresh ids in every case, so they can share tables with other tests, and

@@ -20,7 +20,7 @@ import (
 
 	"github.com/tokenim/tokenim/infra/local"
 	"github.com/tokenim/tokenim/shared/awsclient"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 )
 
 func main() {
@@ -43,7 +43,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tokenim-admin:", err)
 		os.Exit(1)
 	}
-	db := store.New(dynamodb.NewFromConfig(cfg), store.Tables{Users: *table})
+	db := dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.Tables{Users: *table})
 	cred, err := local.CreateCredential(ctx, db, *name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tokenim-admin: create credential:", err)

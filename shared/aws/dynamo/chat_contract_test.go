@@ -1,4 +1,4 @@
-package store_test
+package dynamo_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/storetest"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
@@ -17,7 +17,7 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // chatDB is the DynamoDB chat store plus the users the contract needs.
-type chatDB struct{ *store.DB }
+type chatDB struct{ *dynamo.DB }
 
 func (db chatDB) AddUsers(ctx context.Context, ids ...string) error {
 	for _, id := range ids {

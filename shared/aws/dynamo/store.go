@@ -2,7 +2,7 @@
 // the interface it needs (users.Store, ...); *DB implements them all. The
 // key design and every access pattern with its cost is in
 // docs/data-model.md. No method here issues a Scan.
-package store
+package dynamo
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package store_test
+package dynamo_test
 
 import (
 	"testing"
