@@ -18,6 +18,6 @@ func main() {
 	ctx := context.Background()
 	a := app.LoadStore(ctx, "cognitosignup")
 	queue := signup.SQSQueue{Client: sqs.NewFromConfig(a.AWS), URL: os.Getenv("SIGNUP_QUEUE_URL")}
-	svc := signup.NewService(users.NewService(a.DB, nil, nil), queue, a.Log, signup.OptionsFromEnv())
+	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), queue, a.Log, signup.OptionsFromEnv())
 	lambda.Start(NewHandler(svc, a.Log).Handle)
 }

@@ -15,5 +15,5 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "fanout")
-	lambda.Start(NewHandler(realtime.FromEnv(a.AWS, a.DB, a.Log), a.Log))
+	lambda.Start(NewHandler(realtime.FromEnv(a.AWS, a.DB.Connections, a.Log), a.Log))
 }

@@ -23,7 +23,7 @@ import (
 type App struct {
 	Log     *slog.Logger
 	AWS     aws.Config
-	DB      *dynamo.DB
+	DB      dynamo.Stores // one DynamoDB adapter per aggregate
 	Tokens  *auth.Tokens
 	Cursors *cursor.Codec
 }

@@ -154,7 +154,7 @@ func (e *Env) Counted() (aws.Config, *awsclient.Counter) {
 }
 
 // DB returns a store over cfg (e.Cfg or a counted copy).
-func (e *Env) DB(cfg aws.Config) *dynamo.DB {
+func (e *Env) DB(cfg aws.Config) dynamo.Stores {
 	return dynamo.New(dynamodb.NewFromConfig(cfg), e.Tables)
 }
 
