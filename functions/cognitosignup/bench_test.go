@@ -29,7 +29,7 @@ func BenchmarkSignup(b *testing.B) {
 	failing := signuptest.FailingWrites(cfg)
 	queue := signup.SQSQueue{Client: sqs.NewFromConfig(cfg), URL: env.Res.QueueURLs["SignupQueue"]}
 	trigger := func(c aws.Config) any {
-		svc := signup.NewService(users.NewService(env.DB(c), nil, nil), queue, log, signup.Options{})
+		svc := signup.NewService(users.NewService(env.DB(c).Users, nil, nil), queue, log, signup.Options{})
 		return NewHandler(svc, log).Handle
 	}
 	var ev events.CognitoEventUserPoolsPostConfirmation
@@ -39,7 +39,7 @@ func BenchmarkSignup(b *testing.B) {
 	testenv.Invoke(b, trigger(env.Cfg), repeated, nil)
 
 	admin := *testenv.Admin()
-	create := users.NewService(env.DB(cfg), nil, nil)
+	create := users.NewService(env.DB(cfg).Users, nil, nil)
 	var baseline float64
 	cases := []struct {
 		name string

@@ -334,7 +334,7 @@ func connIDsOf(b *testing.B, prefix string, users []string) []string {
 	db := dynamo.New(env.DB(env.Cfg).Client(), dynamo.Tables{Connections: prefix + "ConnectionsTable"})
 	out := make([]string, len(users))
 	for i, u := range users {
-		conns, err := db.UserConnections(context.Background(), u, time.Now())
+		conns, err := db.Connections.UserConnections(context.Background(), u, time.Now())
 		if err != nil || len(conns) != 1 {
 			b.Fatalf("connections of %s: %v %v", u, err, conns)
 		}

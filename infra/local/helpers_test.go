@@ -34,7 +34,7 @@ func binaries(t testing.TB) string { return localtest.Binaries(t) }
 type testStack struct {
 	*Stack
 	out  *localtest.Log
-	db   *dynamo.DB
+	db   dynamo.Stores
 	tmpl *template.Template
 }
 
@@ -139,7 +139,7 @@ func (s *testStack) adminToken(t *testing.T) string {
 // adminTokenAndKey is adminToken with the credential's key id.
 func (s *testStack) adminTokenAndKey(t *testing.T) (string, string) {
 	t.Helper()
-	c, secret, err := auth.NewService(nil, s.db, s.db).CreateCredential(context.Background(), "test")
+	c, secret, err := auth.NewService(nil, s.db.Credentials, s.db.Users).CreateCredential(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func (s *testStack) expiredToken(t *testing.T, userID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen, err := s.db.UserGen(ctx, userID)
+	gen, err := s.db.Users.UserGen(ctx, userID)
 	if err != nil || gen == 0 {
 		t.Fatalf("gen of %s: %d %v", userID, gen, err)
 	}

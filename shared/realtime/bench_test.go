@@ -94,8 +94,8 @@ func BenchmarkSendLatency(b *testing.B) {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			g := w.benchGroup(b, n)
 			service := func(cfg aws.Config) *chat.Service {
-				rt := realtime.NewNotifier(w.env.DB(cfg), w.gw.Pusher(cfg), w.sqsQueue(cfg), realtime.Config{}, discard)
-				return chat.NewService(w.env.DB(cfg), w.env.Cursors, chat.Config{MaxGroupMembers: 10000}, chat.Options{Notifier: rt})
+				rt := realtime.NewNotifier(w.env.DB(cfg).Connections, w.gw.Pusher(cfg), w.sqsQueue(cfg), realtime.Config{}, discard)
+				return chat.NewService(w.env.DB(cfg).Chat, w.env.Cursors, chat.Config{MaxGroupMembers: 10000}, chat.Options{Notifier: rt})
 			}
 			sender := *testenv.User(g.owner)
 			ctx := realtime.WithOrigin(ctx, g.tab)

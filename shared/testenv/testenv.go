@@ -24,10 +24,10 @@ import (
 	"github.com/tokenim/tokenim/infra/provision"
 	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
 )
 
 var moto *exec.Cmd

@@ -242,5 +242,3 @@ func unique(ids []string) []string {
 	}
 	return out
 }
-
-// *DB keeps connections.

@@ -8,5 +8,5 @@ import (
 )
 
 func TestCredentialsContract(t *testing.T) {
-	storetest.CredentialStore(t, func(t *testing.T) auth.CredentialStore { return contractDB(t) })
+	storetest.CredentialStore(t, func(t *testing.T) auth.CredentialStore { return contractDB(t).Credentials })
 }

@@ -502,4 +502,3 @@ func (db *Groups) ListMembers(ctx context.Context, gid string, limit int, page [
 	next, err := encodePage(0, out.LastEvaluatedKey)
 	return list, next, err
 }
-

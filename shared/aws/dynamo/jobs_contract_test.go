@@ -8,5 +8,5 @@ import (
 )
 
 func TestJobsContract(t *testing.T) {
-	storetest.JobsStore(t, func(t *testing.T) batch.Store { return contractDB(t) })
+	storetest.JobsStore(t, func(t *testing.T) batch.Store { return contractDB(t).Jobs })
 }

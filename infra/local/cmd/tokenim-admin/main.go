@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokenim/tokenim/infra/local"
-	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/aws/dynamo"
+	"github.com/tokenim/tokenim/shared/awsclient"
 )
 
 func main() {

@@ -27,8 +27,8 @@ import (
 
 	"github.com/tokenim/tokenim/infra/local"
 	"github.com/tokenim/tokenim/infra/template"
-	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/aws/dynamo"
+	"github.com/tokenim/tokenim/shared/awsclient"
 )
 
 func env(name, def string) string {
