@@ -35,9 +35,9 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.DB(env.Cfg)
-	a := auth.NewService(env.Tokens, db, db)
+	a := auth.NewService(env.Tokens, db.Credentials, db.Users)
 	logs := &bytes.Buffer{}
-	f := &fixture{env: env, h: NewHandler(a, logging.NewTo(logs, "authorizer")), users: users.NewService(db, env.Cursors, nil), auth: a, logs: logs}
+	f := &fixture{env: env, h: NewHandler(a, logging.NewTo(logs, "authorizer")), users: users.NewService(db.Users, env.Cursors, nil), auth: a, logs: logs}
 	c, secret, err := a.CreateCredential(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func jwtKeyOf(t *testing.T, f *fixture) []byte {
 
 func genOf(t *testing.T, f *fixture, id string) int64 {
 	t.Helper()
-	g, err := f.env.DB(f.env.Cfg).UserGen(context.Background(), id)
+	g, err := f.env.DB(f.env.Cfg).Users.UserGen(context.Background(), id)
 	if err != nil || g == 0 {
 		t.Fatalf("gen of %s: %d %v", id, g, err)
 	}

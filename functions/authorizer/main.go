@@ -14,6 +14,6 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "authorizer")
-	h := NewHandler(auth.NewService(a.Tokens, a.DB, a.DB), a.Log)
+	h := NewHandler(auth.NewService(a.Tokens, a.DB.Credentials, a.DB.Users), a.Log)
 	lambda.Start(h.Handle)
 }

@@ -55,9 +55,9 @@ func TestPoisonChunk(t *testing.T) {
 	faults.Attach(&cfg)
 	db := env.DB(cfg)
 	log := logging.NewTo(io.Discard, "batchdlq")
-	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{Backoff: fast})
+	proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{Backoff: fast})
 	client := sqs.NewFromConfig(env.Cfg)
-	svc := batch.NewService(db, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors, roomy, log)
+	svc := batch.NewService(db.Jobs, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors, roomy, log)
 
 	p := testenv.ID("dl")
 	var b strings.Builder
@@ -85,7 +85,7 @@ func TestPoisonChunk(t *testing.T) {
 	if err := worker.Run(ctx, 1, func() bool { return queued(ctx, client, dlqURL) > 0 }); err != nil {
 		t.Fatalf("worker: %v", err)
 	}
-	mid, _ := db.GetJob(ctx, sub.JobID)
+	mid, _ := db.Jobs.GetJob(ctx, sub.JobID)
 	if mid.Finished() || mid.ChunksDone != 2 || worker.ItemFailures.Load() < 5 {
 		t.Fatalf("before the dead-letter consumer: %+v, %d failed deliveries", mid, worker.ItemFailures.Load())
 	}
@@ -93,10 +93,10 @@ func TestPoisonChunk(t *testing.T) {
 	// The dead-letter consumer.
 	dead := &batchtest.Poller{SQS: client, QueueURL: dlqURL, QueueARN: env.Res.QueueARNs["BatchDeadLetterQueue"],
 		Handler: NewHandler(proc, log), Visibility: 5}
-	if err := dead.Run(ctx, 1, func() bool { j, err := db.GetJob(ctx, sub.JobID); return err == nil && j.Finished() }); err != nil {
+	if err := dead.Run(ctx, 1, func() bool { j, err := db.Jobs.GetJob(ctx, sub.JobID); return err == nil && j.Finished() }); err != nil {
 		t.Fatalf("dead-letter consumer: %v", err)
 	}
-	j, _ := db.GetJob(ctx, sub.JobID)
+	j, _ := db.Jobs.GetJob(ctx, sub.JobID)
 	j.Derive()
 	if j.State != batch.StatePartiallyFailed || j.Created != 597 || j.Failed != 3 || j.Pending != 0 {
 		t.Fatalf("job %+v", j)
@@ -113,7 +113,7 @@ func TestPoisonChunk(t *testing.T) {
 	}
 	// The good rows of the poison chunk were written in its deliveries and
 	// are counted created, once.
-	found, _, err := env.DB(env.Cfg).FindUsers(ctx, []string{p + "-201", p + "-400", p + "-252"})
+	found, _, err := env.DB(env.Cfg).Jobs.FindUsers(ctx, []string{p + "-201", p + "-400", p + "-252"})
 	if err != nil || len(found) != 3 || found[p+"-252"] != sub.JobID {
 		t.Fatalf("rows of the dead chunk: %v %v", found, err)
 	}
@@ -137,9 +137,9 @@ func TestDeadLetterEdgeCases(t *testing.T) {
 	env := testenv.Get(t)
 	db := env.DB(env.Cfg)
 	log := logging.NewTo(io.Discard, "batchdlq")
-	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{})
+	proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{})
 	q := &capture{}
-	svc := batch.NewService(db, q, proc, env.Cursors, roomy, log)
+	svc := batch.NewService(db.Jobs, q, proc, env.Cursors, roomy, log)
 	p := testenv.ID("dle")
 	sub, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), batch.SubmitInput{ContentType: "text/csv", Body: []byte("user_id\n" + p + "-1\n" + p + "-2\n")})
 	if err != nil {
@@ -163,7 +163,7 @@ func TestDeadLetterEdgeCases(t *testing.T) {
 	if len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("failures %+v", resp.BatchItemFailures)
 	}
-	j, _ := db.GetJob(context.Background(), sub.JobID)
+	j, _ := db.Jobs.GetJob(context.Background(), sub.JobID)
 	if j.Created != 2 || j.Failed != 0 || j.ChunksDone != 1 {
 		t.Fatalf("job changed: %+v", j)
 	}

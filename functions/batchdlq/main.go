@@ -14,7 +14,7 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "batchdlq")
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{}), Groups: a.DB}
-	p := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{}), Groups: a.DB.Groups}
+	p := batch.NewProcessor(a.DB.Jobs, a.Log, batch.ProcessorOptions{Groups: groups})
 	lambda.Start(NewHandler(p, a.Log))
 }

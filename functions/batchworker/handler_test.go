@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/queue"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -49,7 +49,7 @@ func (q *captureQueue) SendBatch(_ context.Context, msgs []queue.Message) ([]que
 // countingStore counts create outcomes; ids starting with "panic" panic and
 // slow adds latency to every create.
 type countingStore struct {
-	*store.DB
+	*dynamo.Jobs
 	created, earlier, exists atomic.Int64
 	slow                     time.Duration
 }
@@ -59,7 +59,7 @@ func (s *countingStore) CreateUserForJob(ctx context.Context, u users.User, jobI
 		panic("injected panic for " + u.UserID)
 	}
 	time.Sleep(s.slow)
-	out, err := s.DB.CreateUserForJob(ctx, u, jobID)
+	out, err := s.Jobs.CreateUserForJob(ctx, u, jobID)
 	switch {
 	case err != nil:
 	case out == batch.Created:
@@ -74,7 +74,7 @@ func (s *countingStore) CreateUserForJob(ctx context.Context, u users.User, jobI
 
 type world struct {
 	env   *testenv.Env
-	db    *store.DB
+	db    dynamo.Stores
 	st    *countingStore
 	proc  *batch.Processor
 	svc   *batch.Service
@@ -85,7 +85,7 @@ func newWorld(t testing.TB, cfg aws.Config, q batch.Queue) world {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.DB(cfg)
-	st := &countingStore{DB: db}
+	st := &countingStore{Jobs: db.Jobs}
 	log := logging.NewTo(io.Discard, "batchworker")
 	proc := batch.NewProcessor(st, log, batch.ProcessorOptions{})
 	cq, _ := q.(*captureQueue)
@@ -140,9 +140,9 @@ func invoke(t testing.TB, h any, ev events.SQSEvent) []string {
 	return ids
 }
 
-func job(t testing.TB, db *store.DB, id string) batch.Job {
+func job(t testing.TB, db dynamo.Stores, id string) batch.Job {
 	t.Helper()
-	j, err := db.GetJob(context.Background(), id)
+	j, err := db.Jobs.GetJob(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func run(t testing.TB, ctx context.Context, w world, jobID string, workers int, 
 	p := &batchtest.Poller{SQS: client, QueueURL: w.env.Res.QueueURLs["BatchQueue"], QueueARN: w.env.Res.QueueARNs["BatchQueue"],
 		Handler: NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker")), Visibility: visibility}
 	err := p.Run(ctx, workers, func() bool {
-		j, err := w.db.GetJob(ctx, jobID)
+		j, err := w.db.Jobs.GetJob(ctx, jobID)
 		return err == nil && j.Finished()
 	})
 	if err != nil {
@@ -254,14 +254,14 @@ func realQueue(t testing.TB) batch.Queue {
 }
 
 // checkUsers reads every id back: each exists and records the job.
-func checkUsers(t testing.TB, db *store.DB, prefix string, n int, jobID string) {
+func checkUsers(t testing.TB, db dynamo.Stores, prefix string, n int, jobID string) {
 	t.Helper()
 	for start := 0; start < n; start += 100 {
 		var ids []string
 		for i := start; i < min(start+100, n); i++ {
 			ids = append(ids, fmt.Sprintf("%s-%d", prefix, i))
 		}
-		found, left, err := db.FindUsers(context.Background(), ids)
+		found, left, err := db.Jobs.FindUsers(context.Background(), ids)
 		if err != nil || len(left) > 0 {
 			t.Fatalf("find users: %v (%d unprocessed)", err, len(left))
 		}
@@ -337,7 +337,7 @@ func TestWorkerRestart(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	go func() {
 		for i := 0; i < 3000 && ctx.Err() == nil; i++ {
-			if j, err := w.db.GetJob(ctx, sub.JobID); err == nil && j.ChunksDone >= 3 {
+			if j, err := w.db.Jobs.GetJob(ctx, sub.JobID); err == nil && j.ChunksDone >= 3 {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)

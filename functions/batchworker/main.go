@@ -16,8 +16,8 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "batchworker")
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), Groups: a.DB}
-	p := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, a.Log)}), Groups: a.DB.Groups}
+	p := batch.NewProcessor(a.DB.Jobs, a.Log, batch.ProcessorOptions{
 		Parallelism: config.Int("BATCH_WRITE_PARALLELISM", batch.DefaultParallelism), Groups: groups})
 	lambda.Start(NewHandler(p, a.Log))
 }

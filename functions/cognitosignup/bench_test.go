@@ -30,7 +30,7 @@ func BenchmarkSignup(b *testing.B) {
 	failing := signuptest.FailingWrites(cfg)
 	queue := signup.SenderQueue{Sender: sqsqueue.New(sqs.NewFromConfig(cfg), env.Res.QueueURLs["SignupQueue"])}
 	trigger := func(c aws.Config) any {
-		svc := signup.NewService(users.NewService(env.DB(c), nil, nil), queue, log, signup.Options{})
+		svc := signup.NewService(users.NewService(env.DB(c).Users, nil, nil), queue, log, signup.Options{})
 		return NewHandler(svc, log).Handle
 	}
 	var ev events.CognitoEventUserPoolsPostConfirmation
@@ -40,7 +40,7 @@ func BenchmarkSignup(b *testing.B) {
 	testenv.Invoke(b, trigger(env.Cfg), repeated, nil)
 
 	admin := *testenv.Admin()
-	create := users.NewService(env.DB(cfg), nil, nil)
+	create := users.NewService(env.DB(cfg).Users, nil, nil)
 	var baseline float64
 	cases := []struct {
 		name string

@@ -46,13 +46,13 @@ func newTrigger(t *testing.T, s setup) trigger {
 	if s.cfg.Region == "" {
 		s.cfg = env.Cfg
 	}
-	tr := trigger{log: &localtest.Log{}, users: users.NewService(env.DB(env.Cfg), env.Cursors, nil),
+	tr := trigger{log: &localtest.Log{}, users: users.NewService(env.DB(env.Cfg).Users, env.Cursors, nil),
 		sqs: sqs.NewFromConfig(env.Cfg), url: env.Res.QueueURLs["SignupQueue"]}
 	if s.queue == nil {
 		s.queue = signup.SenderQueue{Sender: sqsqueue.New(tr.sqs, tr.url)}
 	}
 	log := logging.NewTo(tr.log, "cognitosignup")
-	svc := signup.NewService(users.NewService(env.DB(s.cfg), nil, nil), s.queue, log,
+	svc := signup.NewService(users.NewService(env.DB(s.cfg).Users, nil, nil), s.queue, log,
 		signup.Options{Mapping: s.mapping, WriteBudget: s.budget})
 	tr.handler = NewHandler(svc, log).Handle
 	return tr

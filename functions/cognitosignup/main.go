@@ -19,6 +19,6 @@ func main() {
 	ctx := context.Background()
 	a := app.LoadStore(ctx, "cognitosignup")
 	queue := signup.SenderQueue{Sender: sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("SIGNUP_QUEUE_URL"))}
-	svc := signup.NewService(users.NewService(a.DB, nil, nil), queue, a.Log, signup.OptionsFromEnv())
+	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), queue, a.Log, signup.OptionsFromEnv())
 	lambda.Start(NewHandler(svc, a.Log).Handle)
 }

@@ -14,5 +14,5 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "fanout")
-	lambda.Start(NewHandler(app.Notifier(a.AWS, a.DB, a.Log), a.Log))
+	lambda.Start(NewHandler(app.Notifier(a.AWS, a.DB.Connections, a.Log), a.Log))
 }

@@ -26,13 +26,13 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	svc := chat.NewService(env.DB(env.Cfg), env.Cursors, chat.Config{MaxGroupMembers: 5}, chat.Options{})
+	svc := chat.NewService(env.DB(env.Cfg).Chat, env.Cursors, chat.Config{MaxGroupMembers: 5}, chat.Options{})
 	return fixture{env: env, svc: svc, handler: NewHandler(svc, logging.NewTo(io.Discard, "groups")).Handle}
 }
 
 func (f fixture) users(t *testing.T, n int) []string {
 	t.Helper()
-	us := users.NewService(f.env.DB(f.env.Cfg), f.env.Cursors, nil)
+	us := users.NewService(f.env.DB(f.env.Cfg).Users, f.env.Cursors, nil)
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = testenv.ID("u")

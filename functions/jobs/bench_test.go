@@ -53,15 +53,15 @@ func BenchmarkImport(b *testing.B) {
 		cfg, counter := env.Counted()
 		client := sqs.NewFromConfig(cfg)
 		db := env.DB(cfg)
-		proc := batch.NewProcessor(db, log, batch.ProcessorOptions{}) // the submit function's (inline jobs, closing)
-		svc := batch.NewService(db, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors,
+		proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{}) // the submit function's (inline jobs, closing)
+		svc := batch.NewService(db.Jobs, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors,
 			batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 1_000_000_000}, log)
 		h := NewHandler(svc, nil, log)
 		// Each of the concurrent workers is a sandbox with its own
 		// processor (16 concurrent writes), as on Lambda.
 		poller := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
 			Sandbox: func() any {
-				p := batch.NewProcessor(db, log, batch.ProcessorOptions{})
+				p := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{})
 				return lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return p.HandleMessage(ctx, r.Body) }})
 			},
 			Visibility: 120}
@@ -81,14 +81,14 @@ func BenchmarkImport(b *testing.B) {
 		}
 		jobID := r.JSON["job_id"].(string)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		err := poller.Run(ctx, workers, func() bool { j, err := db.GetJob(ctx, jobID); return err == nil && j.Finished() })
+		err := poller.Run(ctx, workers, func() bool { j, err := db.Jobs.GetJob(ctx, jobID); return err == nil && j.Finished() })
 		cancel()
 		elapsed := time.Since(start)
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
 		}
-		j, _ := env.DB(env.Cfg).GetJob(context.Background(), jobID)
+		j, _ := env.DB(env.Cfg).Jobs.GetJob(context.Background(), jobID)
 		if j.Created != n || j.Failed != 0 {
 			b.Fatalf("job %+v", j)
 		}
@@ -131,7 +131,7 @@ func BenchmarkImport(b *testing.B) {
 func naive(b *testing.B, env *testenv.Env, n, par int) (float64, float64) {
 	b.Helper()
 	cfg, counter := env.Counted()
-	svc := users.NewService(env.DB(cfg), env.Cursors, nil)
+	svc := users.NewService(env.DB(cfg).Users, env.Cursors, nil)
 	prefix := testenv.ID("naive")
 	var next atomic.Int64
 	var wg sync.WaitGroup

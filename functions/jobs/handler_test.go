@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
@@ -25,7 +26,6 @@ import (
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 	"github.com/tokenim/tokenim/shared/verify"
@@ -37,7 +37,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // Lambda feeds it (batchtest.Poller).
 type fixture struct {
 	env     *testenv.Env
-	db      *store.DB
+	db      dynamo.Stores
 	sqs     *sqs.Client
 	handler any
 	poller  *batchtest.Poller
@@ -52,15 +52,15 @@ func newFixture(t testing.TB, cfg aws.Config, limits batch.Config, opts ...batch
 	db := env.DB(cfg)
 	client := sqs.NewFromConfig(cfg)
 	log := logging.NewTo(io.Discard, "jobs")
-	groups := batch.ChatGroups{Chat: chat.NewService(db, env.Cursors, chat.Config{}, chat.Options{}), Groups: db}
+	groups := batch.ChatGroups{Chat: chat.NewService(db.Chat, env.Cursors, chat.Config{}, chat.Options{}), Groups: db.Groups}
 	opt := batch.ProcessorOptions{}
 	if len(opts) > 0 {
 		opt = opts[0]
 	}
 	opt.Groups = groups
-	proc := batch.NewProcessor(db, log, opt)
+	proc := batch.NewProcessor(db.Jobs, log, opt)
 	chunks := sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"])
-	h := NewHandler(batch.NewService(db, chunks, proc, env.Cursors, limits, log), verify.New(db, db), log)
+	h := NewHandler(batch.NewService(db.Jobs, chunks, proc, env.Cursors, limits, log), verify.New(db.Jobs, db.Groups), log)
 	worker := lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }})
 	return fixture{env: env, db: db, sqs: client, handler: h.Handle,
 		poller: &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"], Handler: worker, Visibility: 2}}
@@ -96,7 +96,7 @@ func (f fixture) wait(t testing.TB, id string) testenv.Reply {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := f.poller.Run(ctx, 2, func() bool {
-		j, err := f.db.GetJob(ctx, id)
+		j, err := f.db.Jobs.GetJob(ctx, id)
 		return err == nil && j.Finished()
 	})
 	if err != nil {
@@ -130,7 +130,7 @@ func TestUsersCSVJob(t *testing.T) {
 	f := newFixture(t, testenv.Get(t).Cfg, roomy)
 	p := testenv.ID("stu")
 	taken := p + "-taken"
-	if _, err := f.db.CreateUserForJob(context.Background(), users.User{UserID: taken, Nickname: "Old", CreatedAt: time.Now(), UpdatedAt: time.Now(), Gen: 1}, ""); err != nil {
+	if _, err := f.db.Jobs.CreateUserForJob(context.Background(), users.User{UserID: taken, Nickname: "Old", CreatedAt: time.Now(), UpdatedAt: time.Now(), Gen: 1}, ""); err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
@@ -195,11 +195,11 @@ func TestUsersCSVJob(t *testing.T) {
 	}
 
 	// The users exist with the file's data; the existing one is untouched.
-	u, err := f.db.GetUser(context.Background(), p+"-001")
+	u, err := f.db.Users.GetUser(context.Background(), p+"-001")
 	if err != nil || u.Nickname != "Student, 1" || u.Metadata["class"] != "7B" {
 		t.Fatalf("user 1: %+v %v", u, err)
 	}
-	if u, err := f.db.GetUser(context.Background(), taken); err != nil || u.Nickname != "Old" {
+	if u, err := f.db.Users.GetUser(context.Background(), taken); err != nil || u.Nickname != "Old" {
 		t.Fatalf("existing user overwritten: %+v %v", u, err)
 	}
 	v := testenv.Call(t, f.handler, testenv.REST{Method: "POST", Resource: "/v1/jobs/verify", Path: "/v1/jobs/verify",
@@ -224,7 +224,7 @@ func TestSmallJobInline(t *testing.T) {
 	if e := r.JSON["errors"].([]any)[0].(map[string]any); e["row"] != 2.0 || e["code"] != "unknown_field" || e["id"] != a+"x" {
 		t.Fatalf("errors %s", r.Body)
 	}
-	if u, err := f.db.GetUser(context.Background(), a); err != nil || u.Metadata["k"] != "v" {
+	if u, err := f.db.Users.GetUser(context.Background(), a); err != nil || u.Metadata["k"] != "v" {
 		t.Fatalf("user: %+v %v", u, err)
 	}
 	// Submitting the same file again: every valid row is user_exists.
@@ -240,7 +240,7 @@ func TestDryRun(t *testing.T) {
 		num(r, "pending") != 1 || num(r, "failed") != 1 || r.Headers["Location"] != "" {
 		t.Fatalf("dry run: %d %s", r.Status, r.Body)
 	}
-	if _, err := f.db.GetUser(context.Background(), id); err == nil {
+	if _, err := f.db.Users.GetUser(context.Background(), id); err == nil {
 		t.Fatal("dry run created a user")
 	}
 }
@@ -305,7 +305,7 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := f.db.GetUser(context.Background(), id); err == nil {
+	if _, err := f.db.Users.GetUser(context.Background(), id); err == nil {
 		t.Fatal("a refused file created a user")
 	}
 }
@@ -342,7 +342,7 @@ func TestPermissions(t *testing.T) {
 		})
 	}
 	for _, id := range []string{uid + "-2", uid + "-3"} {
-		if _, err := f.db.GetUser(context.Background(), id); err == nil {
+		if _, err := f.db.Users.GetUser(context.Background(), id); err == nil {
 			t.Fatalf("refused submit created %s", id)
 		}
 	}
@@ -371,7 +371,7 @@ func TestGroupsJob(t *testing.T) {
 	}
 	ctx := context.Background()
 	taken := p + "-g-taken"
-	if _, _, err := chat.NewService(f.db, f.env.Cursors, chat.Config{}, chat.Options{}).CreateGroup(ctx, *testenv.Admin(),
+	if _, _, err := chat.NewService(f.db.Chat, f.env.Cursors, chat.Config{}, chat.Options{}).CreateGroup(ctx, *testenv.Admin(),
 		chat.CreateGroupInput{GroupID: taken, OwnerID: p + "-teacher", Name: "Old"}); err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func TestGroupsJob(t *testing.T) {
 		t.Fatalf("groups: %d %s", r.Status, r.Body)
 	}
 	checkCounts(t, r, "partially_failed", 6, 2, 4)
-	g, err := f.db.GetGroup(ctx, p+"-g1")
+	g, err := f.db.Groups.GetGroup(ctx, p+"-g1")
 	if err != nil || g == nil || g.MemberCount != 61 || g.Name != "Class 7B, math" || g.Metadata["course"] != "math" || g.OwnerID != p+"-teacher" {
 		t.Fatalf("group g1: %+v %v", g, err)
 	}

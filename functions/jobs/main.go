@@ -20,8 +20,8 @@ func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "jobs")
 	queue := sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("BATCH_QUEUE_URL"))
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), Groups: a.DB}
-	proc := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
-	h := NewHandler(batch.NewService(a.DB, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), verify.New(a.DB, a.DB), a.Log)
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, a.Log)}), Groups: a.DB.Groups}
+	proc := batch.NewProcessor(a.DB.Jobs, a.Log, batch.ProcessorOptions{Groups: groups})
+	h := NewHandler(batch.NewService(a.DB.Jobs, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), verify.New(a.DB.Jobs, a.DB.Groups), a.Log)
 	lambda.Start(h.Handle)
 }

@@ -33,13 +33,13 @@ func newFixture(t *testing.T) fixture {
 	env := testenv.Get(t)
 	now := time.Now()
 	clock := &now
-	svc := chat.NewService(env.DB(env.Cfg), env.Cursors, chat.Config{}, chat.Options{Now: func() time.Time { return *clock }})
+	svc := chat.NewService(env.DB(env.Cfg).Chat, env.Cursors, chat.Config{}, chat.Options{Now: func() time.Time { return *clock }})
 	return fixture{env: env, svc: svc, clock: clock, handler: NewHandler(svc, logging.NewTo(io.Discard, "messages")).Handle}
 }
 
 func (f fixture) users(t *testing.T, n int) []string {
 	t.Helper()
-	us := users.NewService(f.env.DB(f.env.Cfg), f.env.Cursors, nil)
+	us := users.NewService(f.env.DB(f.env.Cfg).Users, f.env.Cursors, nil)
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = testenv.ID("u")

@@ -13,6 +13,6 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "messages")
-	h := NewHandler(chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), a.Log)
+	h := NewHandler(chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, a.Log)}), a.Log)
 	lambda.Start(h.Handle)
 }

@@ -25,7 +25,7 @@ func newWorker(t *testing.T, cfg aws.Config) (any, *localtest.Log) {
 	env := testenv.Get(t)
 	log := &localtest.Log{}
 	l := logging.NewTo(log, "signupworker")
-	svc := signup.NewService(users.NewService(env.DB(cfg), nil, nil), nil, l, signup.Options{})
+	svc := signup.NewService(users.NewService(env.DB(cfg).Users, nil, nil), nil, l, signup.Options{})
 	return NewHandler(svc, l), log
 }
 
@@ -55,7 +55,7 @@ func failures(t *testing.T, h any, ev events.SQSEvent) []string {
 func TestQueuedSignupCompletes(t *testing.T) {
 	env := testenv.Get(t)
 	client, url := sqs.NewFromConfig(env.Cfg), env.Res.QueueURLs["SignupQueue"]
-	trigger := signup.NewService(users.NewService(env.DB(signuptest.FailingWrites(env.Cfg)), nil, nil),
+	trigger := signup.NewService(users.NewService(env.DB(signuptest.FailingWrites(env.Cfg)).Users, nil, nil),
 		signup.SenderQueue{Sender: sqsqueue.New(client, url)}, logging.NewTo(&localtest.Log{}, "cognitosignup"), signup.Options{})
 	var ev events.CognitoEventUserPoolsPostConfirmation
 	testenv.Fixture(t, "cognito-post-confirmation.json", &ev)
@@ -78,7 +78,7 @@ func TestQueuedSignupCompletes(t *testing.T) {
 			t.Fatalf("delivery %d failed: %v\n%s", delivery, f, log)
 		}
 	}
-	u, err := users.NewService(env.DB(env.Cfg), nil, nil).Get(context.Background(), *testenv.Admin(), sub)
+	u, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Get(context.Background(), *testenv.Admin(), sub)
 	if err != nil || u.Nickname != "Carol" || u.Source != signup.CognitoSource(ev.UserPoolID, sub) {
 		t.Fatalf("user after the worker: %+v %v", u, err)
 	}
@@ -90,7 +90,7 @@ func TestQueuedSignupCompletes(t *testing.T) {
 func TestWorkerRetriesOnlyWhatCanSucceed(t *testing.T) {
 	env := testenv.Get(t)
 	taken := testenv.ID("taken")
-	if _, _, err := users.NewService(env.DB(env.Cfg), nil, nil).Create(context.Background(), *testenv.Admin(), users.CreateInput{UserID: taken}, ""); err != nil {
+	if _, _, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Create(context.Background(), *testenv.Admin(), users.CreateInput{UserID: taken}, ""); err != nil {
 		t.Fatal(err)
 	}
 	body := func(id string) string {
@@ -122,11 +122,11 @@ func TestWorkerRetriesOnlyWhatCanSucceed(t *testing.T) {
 			}
 		})
 	}
-	u, err := users.NewService(env.DB(env.Cfg), nil, nil).Get(context.Background(), *testenv.Admin(), taken)
+	u, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Get(context.Background(), *testenv.Admin(), taken)
 	if err != nil || u.Source != "" {
 		t.Fatalf("the REST user was taken over: %+v %v", u, err)
 	}
-	if _, err := users.NewService(env.DB(env.Cfg), nil, nil).Get(context.Background(), *testenv.Admin(), "a#b"); !apierror.Is(err, apierror.InvalidID) {
+	if _, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Get(context.Background(), *testenv.Admin(), "a#b"); !apierror.Is(err, apierror.InvalidID) {
 		t.Fatalf("invalid id: %v", err)
 	}
 }

@@ -16,6 +16,6 @@ func main() {
 	ctx := context.Background()
 	a := app.LoadStore(ctx, "signupworker")
 	// Retries never queue again: SQS redelivers the message itself.
-	svc := signup.NewService(users.NewService(a.DB, nil, nil), nil, a.Log, signup.OptionsFromEnv())
+	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), nil, a.Log, signup.OptionsFromEnv())
 	lambda.Start(NewHandler(svc, a.Log))
 }

@@ -16,11 +16,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/idtoken"
 	"github.com/tokenim/tokenim/shared/idtoken/idtokentest"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/signup"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -28,17 +28,17 @@ import (
 type exchangeFixture struct {
 	*fixture
 	pool  *idtokentest.Pool
-	db    *store.DB
+	db    dynamo.Stores
 	users *users.Service
 	now   time.Time
 }
 
 // newExchangeFixture serves token exchange for a fresh fake user pool;
 // db is the store the handler uses (pass a counted one to count requests).
-func newExchangeFixture(t *testing.T, m signup.Mapping, db *store.DB) *exchangeFixture {
+func newExchangeFixture(t *testing.T, m signup.Mapping, db dynamo.Stores) *exchangeFixture {
 	t.Helper()
 	f := newFixture(t)
-	if db == nil {
+	if db.Users == nil {
 		db = f.env.DB(f.env.Cfg)
 	}
 	pool := idtokentest.New(t)
@@ -47,7 +47,7 @@ func newExchangeFixture(t *testing.T, m signup.Mapping, db *store.DB) *exchangeF
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := users.NewService(db, f.env.Cursors, nil)
+	svc := users.NewService(db.Users, f.env.Cursors, nil)
 	f.handler = NewHandler(f.auth, Exchange{Verifier: v, Users: svc, Mapping: m}, logging.NewTo(io.Discard, "token")).Handle
 	return &exchangeFixture{fixture: f, pool: pool, db: db, users: svc, now: now}
 }
@@ -89,7 +89,7 @@ func (f *exchangeFixture) checkIssued(t *testing.T, r testenv.Reply, userID stri
 	if err != nil || p.Kind != auth.KindUser || p.UserID != userID {
 		t.Fatalf("issued token does not authenticate as %s: %+v %v", userID, p, err)
 	}
-	u, err := f.db.GetUser(context.Background(), userID)
+	u, err := f.db.Users.GetUser(context.Background(), userID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func (f *exchangeFixture) checkIssued(t *testing.T, r testenv.Reply, userID stri
 }
 
 func TestTokenExchange(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{MetadataAttributes: []string{"custom:team", "email_verified"}}, nil)
+	f := newExchangeFixture(t, signup.Mapping{MetadataAttributes: []string{"custom:team", "email_verified"}}, dynamo.Stores{})
 	sub := testenv.ID("sub")
 	tok := f.idToken(t, sub, func(c jwt.MapClaims) {
 		c["name"] = "Ada Lovelace"
@@ -146,7 +146,7 @@ func TestTokenExchange(t *testing.T) {
 }
 
 func TestTokenExchangeWithIDAttribute(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "custom:chat_id"}, nil)
+	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "custom:chat_id"}, dynamo.Stores{})
 	chatID := testenv.ID("chat")
 	tok := f.idToken(t, testenv.ID("sub"), func(c jwt.MapClaims) { c["custom:chat_id"] = chatID })
 	f.checkIssued(t, testenv.Call(t, f.handler, exchangeForm(tok, nil)), chatID)
@@ -159,7 +159,7 @@ func TestTokenExchangeWithIDAttribute(t *testing.T) {
 // TestTokenExchangeConcurrent: parallel first exchanges for one new user
 // all succeed, for one user.
 func TestTokenExchangeConcurrent(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{}, nil)
+	f := newExchangeFixture(t, signup.Mapping{}, dynamo.Stores{})
 	sub := testenv.ID("sub")
 	tok := f.idToken(t, sub, nil)
 	replies := make([]testenv.Reply, 5)
@@ -183,7 +183,7 @@ func TestTokenExchangeConcurrent(t *testing.T) {
 // TestTokenExchangeRefused tries to break every rule; each refusal
 // writes nothing and never echoes the token.
 func TestTokenExchangeRefused(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{}, nil)
+	f := newExchangeFixture(t, signup.Mapping{}, dynamo.Stores{})
 	p := f.pool
 	der, err := x509.MarshalPKIXPublicKey(&p.Key.PublicKey)
 	if err != nil {
@@ -272,7 +272,7 @@ func TestTokenExchangeRefused(t *testing.T) {
 			if parts := strings.Split(tok, "."); len(parts) == 3 && len(parts[1]) > 8 && strings.Contains(r.Body, parts[1]) {
 				t.Fatalf("error echoes the token: %s", r.Body)
 			}
-			if gen, err := f.db.UserGen(context.Background(), sub); err != nil || gen != 0 {
+			if gen, err := f.db.Users.UserGen(context.Background(), sub); err != nil || gen != 0 {
 				t.Fatalf("refused exchange created user %s (gen %d, %v)", sub, gen, err)
 			}
 		})
@@ -282,7 +282,7 @@ func TestTokenExchangeRefused(t *testing.T) {
 // TestTokenExchangeOtherIdentity: an id that belongs to another identity
 // is refused (403) and that user is left as it was.
 func TestTokenExchangeOtherIdentity(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "preferred_username"}, nil)
+	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "preferred_username"}, dynamo.Stores{})
 	ctx := context.Background()
 	tests := []struct {
 		name  string
@@ -307,7 +307,7 @@ func TestTokenExchangeOtherIdentity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id := testenv.ID("victim")
 			tc.setup(id)
-			before, err := f.db.GetUser(ctx, id)
+			before, err := f.db.Users.GetUser(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -316,7 +316,7 @@ func TestTokenExchangeOtherIdentity(t *testing.T) {
 			if r.Status != 403 || r.ErrorCode() != "forbidden" {
 				t.Fatalf("got %d %s, want 403 forbidden", r.Status, r.Body)
 			}
-			after, err := f.db.GetUser(ctx, id)
+			after, err := f.db.Users.GetUser(ctx, id)
 			if err != nil || !reflect.DeepEqual(after, before) {
 				t.Fatalf("victim changed: %+v, was %+v (%v)", after, before, err)
 			}

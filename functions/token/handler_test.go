@@ -28,7 +28,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.DB(env.Cfg)
-	a := auth.NewService(env.Tokens, db, db)
+	a := auth.NewService(env.Tokens, db.Credentials, db.Users)
 	c, secret, err := a.CreateCredential(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestUserTokens(t *testing.T) {
 	db := f.env.DB(f.env.Cfg)
 	admin := &auth.Principal{Kind: auth.KindAdmin, KeyID: f.keyID}
 	id := testenv.ID("tok")
-	if _, _, err := users.NewService(db, f.env.Cursors, nil).Create(context.Background(), *admin, users.CreateInput{UserID: id}, ""); err != nil {
+	if _, _, err := users.NewService(db.Users, f.env.Cursors, nil).Create(context.Background(), *admin, users.CreateInput{UserID: id}, ""); err != nil {
 		t.Fatal(err)
 	}
 	issue := func(p *auth.Principal, user, body string) testenv.Reply {
@@ -165,7 +165,7 @@ func TestCreateCredential(t *testing.T) {
 	if _, err := f.auth.ClientCredentials(context.Background(), keyID, secret); err != nil {
 		t.Fatalf("new credential does not work: %v", err)
 	}
-	stored, err := f.env.DB(f.env.Cfg).GetCredential(context.Background(), keyID)
+	stored, err := f.env.DB(f.env.Cfg).Credentials.GetCredential(context.Background(), keyID)
 	if err != nil || stored == nil || stored.SecretHash == secret || stored.SecretHash != auth.HashSecret(secret) {
 		t.Fatalf("secret must be stored only as its hash: %+v %v", stored, err)
 	}

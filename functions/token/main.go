@@ -24,7 +24,7 @@ func main() {
 		a.Log.Error("init failed", "step", "cognito id-token verifier", "err", err.Error())
 		os.Exit(1)
 	}
-	ex := Exchange{Verifier: v, Users: users.NewService(a.DB, a.Cursors, nil), Mapping: signup.MappingFromEnv()}
-	h := NewHandler(auth.NewService(a.Tokens, a.DB, a.DB), ex, a.Log)
+	ex := Exchange{Verifier: v, Users: users.NewService(a.DB.Users, a.Cursors, nil), Mapping: signup.MappingFromEnv()}
+	h := NewHandler(auth.NewService(a.Tokens, a.DB.Credentials, a.DB.Users), ex, a.Log)
 	lambda.Start(h.Handle)
 }

@@ -13,7 +13,7 @@ import (
 func TestRequestCounts(t *testing.T) {
 	env := testenv.Get(t)
 	cfg, counter := env.Counted()
-	svc := users.NewService(env.DB(cfg), env.Cursors, nil)
+	svc := users.NewService(env.DB(cfg).Users, env.Cursors, nil)
 	ctx := context.Background()
 	admin := *testenv.Admin()
 	id := testenv.ID("cost")

@@ -24,7 +24,7 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	svc := users.NewService(env.DB(env.Cfg), env.Cursors, nil)
+	svc := users.NewService(env.DB(env.Cfg).Users, env.Cursors, nil)
 	return fixture{env: env, handler: NewHandler(svc, logging.NewTo(io.Discard, "users")).Handle}
 }
 

@@ -13,9 +13,9 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "users")
-	svc := users.NewService(a.DB, a.Cursors, nil)
+	svc := users.NewService(a.DB.Users, a.Cursors, nil)
 	// A deleted user's sockets close at once (its tokens already stop working).
-	svc.OnDelete(app.Notifier(a.AWS, a.DB, a.Log).CloseUser)
+	svc.OnDelete(app.Notifier(a.AWS, a.DB.Connections, a.Log).CloseUser)
 	h := NewHandler(svc, a.Log)
 	lambda.Start(h.Handle)
 }

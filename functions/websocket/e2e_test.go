@@ -25,10 +25,10 @@ import (
 	"github.com/tokenim/tokenim/infra/local"
 	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/realtime"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -37,7 +37,7 @@ import (
 type stack struct {
 	*local.Stack
 	out    *localtest.Log
-	db     *store.DB
+	db     dynamo.Stores
 	users  *users.Service
 	chat   *chat.Service
 	tokens *auth.Tokens
@@ -79,8 +79,8 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{Stack: s, out: out, db: db, users: users.NewService(db, env.Cursors, nil),
-		chat: chat.NewService(db, env.Cursors, chat.Config{}, chat.Options{}), tokens: tokens, key: key, issuer: issuer}
+	return &stack{Stack: s, out: out, db: db, users: users.NewService(db.Users, env.Cursors, nil),
+		chat: chat.NewService(db.Chat, env.Cursors, chat.Config{}, chat.Options{}), tokens: tokens, key: key, issuer: issuer}
 }
 
 // newUsers creates n users in the stack's table.
@@ -91,7 +91,7 @@ func (s *stack) newUsers(t *testing.T, prefix string, n int) []string {
 
 func (s *stack) token(t *testing.T, user string) string {
 	t.Helper()
-	gen, err := s.db.UserGen(ctx, user)
+	gen, err := s.db.Users.UserGen(ctx, user)
 	if err != nil || gen == 0 {
 		t.Fatalf("user %s: gen %d %v", user, gen, err)
 	}
@@ -104,7 +104,7 @@ func (s *stack) token(t *testing.T, user string) string {
 
 func (s *stack) connIDs(t *testing.T, user string) []string {
 	t.Helper()
-	cs, err := s.db.UserConnections(ctx, user, time.Now())
+	cs, err := s.db.Connections.UserConnections(ctx, user, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,12 +295,12 @@ func TestEndToEnd(t *testing.T) {
 	dm := string(chat.DMID(alice, bob))
 
 	t.Run("handshake refused without a good token, and nothing stored", func(t *testing.T) {
-		gen, _ := s.db.UserGen(ctx, alice)
+		gen, _ := s.db.Users.UserGen(ctx, alice)
 		past, _ := auth.NewTokens(s.key, s.issuer, func() time.Time { return time.Now().Add(-2 * time.Hour) })
 		expired, _ := past.IssueUser(alice, gen, time.Minute)
 		otherKey, _ := auth.NewTokens([]byte(strings.Repeat("k", 32)), s.issuer, nil)
 		forged, _ := otherKey.IssueUser(alice, gen, time.Hour)
-		cred, _, err := auth.NewService(nil, s.db, s.db).CreateCredential(ctx, "e2e")
+		cred, _, err := auth.NewService(nil, s.db.Credentials, s.db.Users).CreateCredential(ctx, "e2e")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -445,7 +445,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a stale connection is removed on its first 410, and the others still receive", func(t *testing.T) {
 		stale := "staleConn" + strings.ToUpper(testenv.ID("x")[2:]) + "="
-		if err := s.db.PutConnection(ctx, realtime.NewConnection(bob, stale, time.Now())); err != nil {
+		if err := s.db.Connections.PutConnection(ctx, realtime.NewConnection(bob, stale, time.Now())); err != nil {
 			t.Fatal(err)
 		}
 		before := len(b2.events("message.created"))

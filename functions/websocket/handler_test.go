@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/realtime/realtimetest"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -31,7 +31,7 @@ var ctx = context.Background()
 // service and a real notifier pushing through a fake management API.
 type fixture struct {
 	env      *testenv.Env
-	db       *store.DB
+	db       dynamo.Stores
 	gw       *realtimetest.Gateway
 	rt       *realtime.Notifier
 	chat     *chat.Service
@@ -46,10 +46,10 @@ func newFixture(t *testing.T) *fixture {
 	db := env.DB(env.Cfg)
 	gw := realtimetest.New(t)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	rt := realtime.NewNotifier(db, gw.Pusher(env.Cfg), nil, realtime.Config{}, log)
-	svc := chat.NewService(db, env.Cursors, chat.Config{}, chat.Options{Notifier: rt})
-	f := &fixture{env: env, db: db, gw: gw, rt: rt, chat: svc, users: users.NewService(db, env.Cursors, nil),
-		h: NewHandler(db, rt, svc, log), wsRoutes: map[string]bool{}}
+	rt := realtime.NewNotifier(db.Connections, gw.Pusher(env.Cfg), nil, realtime.Config{}, log)
+	svc := chat.NewService(db.Chat, env.Cursors, chat.Config{}, chat.Options{Notifier: rt})
+	f := &fixture{env: env, db: db, gw: gw, rt: rt, chat: svc, users: users.NewService(db.Users, env.Cursors, nil),
+		h: NewHandler(db.Connections, rt, svc, log), wsRoutes: map[string]bool{}}
 	for _, r := range env.Template.WebSocketRoutesOf("WebSocketFunction") {
 		f.wsRoutes[r] = true
 	}
@@ -169,7 +169,7 @@ func wantError(t *testing.T, fr map[string]any, code string) {
 
 func (f *fixture) connIDs(t *testing.T, user string) []string {
 	t.Helper()
-	cs, err := f.db.UserConnections(ctx, user, time.Now())
+	cs, err := f.db.Connections.UserConnections(ctx, user, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func (f *fixture) connIDs(t *testing.T, user string) []string {
 
 func (f *fixture) presence(t *testing.T, user string) realtime.Presence {
 	t.Helper()
-	p, err := f.db.Presence(ctx, []string{user}, time.Now())
+	p, err := f.db.Connections.Presence(ctx, []string{user}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestConnect(t *testing.T) {
 			if got := resp.Headers["Sec-WebSocket-Protocol"]; got != tc.echo {
 				t.Errorf("Sec-WebSocket-Protocol = %q, want %q", got, tc.echo)
 			}
-			conns, err := f.db.UserConnections(ctx, user, time.Now())
+			conns, err := f.db.Connections.UserConnections(ctx, user, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -601,7 +601,7 @@ func TestKicks(t *testing.T) {
 		t.Errorf("a member got %d messages, want 1", len(got))
 	}
 	t.Run("deleting a user closes its connections", func(t *testing.T) {
-		svc := users.NewService(f.db, f.env.Cursors, nil)
+		svc := users.NewService(f.db.Users, f.env.Cursors, nil)
 		svc.OnDelete(f.rt.CloseUser)
 		s2 := f.connect(t, stays)
 		if err := svc.Delete(ctx, *testenv.Admin(), stays); err != nil {

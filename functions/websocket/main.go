@@ -14,8 +14,8 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Load(ctx, "websocket")
-	rt := app.Notifier(a.AWS, a.DB, a.Log)
-	svc := chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: rt})
-	h := NewHandler(a.DB, rt, svc, a.Log)
+	rt := app.Notifier(a.AWS, a.DB.Connections, a.Log)
+	svc := chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: rt})
+	h := NewHandler(a.DB.Connections, rt, svc, a.Log)
 	lambda.Start(h.Handle)
 }

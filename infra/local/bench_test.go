@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/gorilla/websocket"
 
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
@@ -331,10 +331,10 @@ func rssKB(pid int) int64 {
 func connIDsOf(b *testing.B, prefix string, users []string) []string {
 	b.Helper()
 	env := testenv.Get(b)
-	db := store.New(env.DB(env.Cfg).Client(), store.Tables{Connections: prefix + "ConnectionsTable"})
+	db := dynamo.New(env.DB(env.Cfg).Client(), dynamo.Tables{Connections: prefix + "ConnectionsTable"})
 	out := make([]string, len(users))
 	for i, u := range users {
-		conns, err := db.UserConnections(context.Background(), u, time.Now())
+		conns, err := db.Connections.UserConnections(context.Background(), u, time.Now())
 		if err != nil || len(conns) != 1 {
 			b.Fatalf("connections of %s: %v %v", u, err, conns)
 		}

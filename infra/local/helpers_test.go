@@ -21,7 +21,7 @@ import (
 	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
@@ -34,7 +34,7 @@ func binaries(t testing.TB) string { return localtest.Binaries(t) }
 type testStack struct {
 	*Stack
 	out  *localtest.Log
-	db   *store.DB
+	db   dynamo.Stores
 	tmpl *template.Template
 }
 
@@ -72,7 +72,7 @@ func startStack(t *testing.T, tmpl *template.Template, mutate func(*Options)) *t
 	})
 	r := s.Resources
 	db := env.DB(env.Cfg)
-	db = store.New(db.Client(), store.Tables{Users: r.Tables["UsersTable"], Groups: r.Tables["GroupsTable"], Messages: r.Tables["MessagesTable"],
+	db = dynamo.New(db.Client(), dynamo.Tables{Users: r.Tables["UsersTable"], Groups: r.Tables["GroupsTable"], Messages: r.Tables["MessagesTable"],
 		Jobs: r.Tables["JobsTable"], Connections: r.Tables["ConnectionsTable"]})
 	return &testStack{Stack: s, out: out, db: db, tmpl: tmpl}
 }
@@ -139,7 +139,7 @@ func (s *testStack) adminToken(t *testing.T) string {
 // adminTokenAndKey is adminToken with the credential's key id.
 func (s *testStack) adminTokenAndKey(t *testing.T) (string, string) {
 	t.Helper()
-	c, secret, err := auth.NewService(nil, s.db, s.db).CreateCredential(context.Background(), "test")
+	c, secret, err := auth.NewService(nil, s.db.Credentials, s.db.Users).CreateCredential(context.Background(), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func (s *testStack) expiredToken(t *testing.T, userID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen, err := s.db.UserGen(ctx, userID)
+	gen, err := s.db.Users.UserGen(ctx, userID)
 	if err != nil || gen == 0 {
 		t.Fatalf("gen of %s: %d %v", userID, gen, err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 )
 
 // Info is .tokenim/local.json: what a developer (or a test, or the demo
@@ -53,8 +53,8 @@ type DemoUser struct {
 
 // CreateCredential stores a new app credential in the users table (what
 // `tokenim-admin credential` does against AWS).
-func CreateCredential(ctx context.Context, db *store.DB, name string) (AdminCred, error) {
-	c, secret, err := auth.NewService(nil, db, db).CreateCredential(ctx, name)
+func CreateCredential(ctx context.Context, db dynamo.Stores, name string) (AdminCred, error) {
+	c, secret, err := auth.NewService(nil, db.Credentials, db.Users).CreateCredential(ctx, name)
 	if err != nil {
 		return AdminCred{}, err
 	}
@@ -62,9 +62,9 @@ func CreateCredential(ctx context.Context, db *store.DB, name string) (AdminCred
 }
 
 // StoreFor returns a store over the stack's tables.
-func StoreFor(s *Stack, db *store.DB) *store.DB {
+func StoreFor(s *Stack, db dynamo.Stores) dynamo.Stores {
 	r := s.Resources.Tables
-	return store.New(db.Client(), store.Tables{Users: r["UsersTable"], Groups: r["GroupsTable"], Messages: r["MessagesTable"],
+	return dynamo.New(db.Client(), dynamo.Tables{Users: r["UsersTable"], Groups: r["GroupsTable"], Messages: r["MessagesTable"],
 		Jobs: r["JobsTable"], Connections: r["ConnectionsTable"]})
 }
 
@@ -152,7 +152,7 @@ func hasRoute(t *template.Template, key string) bool {
 // Seed creates a first admin credential, the demo users alice and bob
 // (with user tokens), and, when the template routes them, a demo group of
 // both and a first message each way, all through the REST API.
-func Seed(ctx context.Context, s *Stack, db *store.DB, t *template.Template, log *slog.Logger) (Info, error) {
+func Seed(ctx context.Context, s *Stack, db dynamo.Stores, t *template.Template, log *slog.Logger) (Info, error) {
 	info := Info{RESTURL: s.RESTURL, WebSocketURL: s.WebSocketURL}
 	cred, err := CreateCredential(ctx, db, "make dev")
 	if err != nil {

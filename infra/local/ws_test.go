@@ -20,7 +20,7 @@ import (
 // connIDs returns the user's connection ids in the connections table.
 func (s *testStack) connIDs(t *testing.T, userID string) []string {
 	t.Helper()
-	conns, err := s.db.UserConnections(context.Background(), userID, time.Now())
+	conns, err := s.db.Connections.UserConnections(context.Background(), userID, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
 	"github.com/tokenim/tokenim/shared/logging"
-	"github.com/tokenim/tokenim/shared/store"
 )
 
 // App is the shared dependencies of a function.
 type App struct {
 	Log     *slog.Logger
 	AWS     aws.Config
-	DB      *store.DB
+	DB      dynamo.Stores // one DynamoDB adapter per aggregate
 	Tokens  *auth.Tokens
 	Cursors *cursor.Codec
 }
@@ -64,7 +64,7 @@ func LoadStore(ctx context.Context, function string) *App {
 		_ = logFailure(log, "load aws config", "", err)
 		os.Exit(1)
 	}
-	return &App{Log: log, AWS: cfg, DB: store.New(dynamodb.NewFromConfig(cfg), store.TablesFromEnv())}
+	return &App{Log: log, AWS: cfg, DB: dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.TablesFromEnv())}
 }
 
 // logFailure writes the one line a failed init leaves: the step, the

@@ -31,7 +31,7 @@ import (
 //     and the backoff already bound the load.
 //
 // Left to the domain: DynamoDB's UnprocessedItems/UnprocessedKeys (the SDK
-// does not retry a call that succeeded; shared/store retries exactly those,
+// does not retry a call that succeeded; shared/aws/dynamo retries exactly those,
 // bounded and jittered), seq collisions in shared/chat, and SQS's own
 // redelivery of failed queue records.
 

@@ -98,7 +98,7 @@ func TestRetryBound(t *testing.T) {
 		calls int // calls of the throttled operations in all
 	}{
 		{"dynamodb write", dynamoWrite, func(t *testing.T, cfg aws.Config) error {
-			_, _, err := users.NewService(testenv.Get(t).DB(cfg), nil, nil).Create(context.Background(), *testenv.Admin(), users.CreateInput{UserID: testenv.ID("rb")}, "")
+			_, _, err := users.NewService(testenv.Get(t).DB(cfg).Users, nil, nil).Create(context.Background(), *testenv.Admin(), users.CreateInput{UserID: testenv.ID("rb")}, "")
 			return err
 		}, 1},
 		{"batch import chunk", dynamoWrite, func(t *testing.T, cfg aws.Config) error {
@@ -106,15 +106,15 @@ func TestRetryBound(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			q := &captureQueue{}
 			clean := env.DB(env.Cfg) // submit unthrottled
-			proc := batch.NewProcessor(clean, log, batch.ProcessorOptions{})
-			svc := batch.NewService(clean, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 100_000_000, InlineMaxRows: -1}, log)
+			proc := batch.NewProcessor(clean.Jobs, log, batch.ProcessorOptions{})
+			svc := batch.NewService(clean.Jobs, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 100_000_000, InlineMaxRows: -1}, log)
 			p := testenv.ID("rbc")
 			csv := fmt.Sprintf("user_id,nickname\n%s-0,A\n%s-1,B\n%s-2,C\n", p, p, p)
 			if _, err := svc.SubmitUsers(context.Background(), *testenv.Admin(), batch.SubmitInput{ContentType: "text/csv", Body: []byte(csv)}); err != nil || len(q.bodies) != 1 {
 				t.Fatalf("submit: %v, %d chunks", err, len(q.bodies))
 			}
 			// The worker's processor, on the throttled config.
-			return batch.NewProcessor(env.DB(cfg), log, batch.ProcessorOptions{}).HandleMessage(context.Background(), q.bodies[0])
+			return batch.NewProcessor(env.DB(cfg).Jobs, log, batch.ProcessorOptions{}).HandleMessage(context.Background(), q.bodies[0])
 		}, 3}, // one conditional put per row; the commit is never reached
 		{"push", func(service, _ string) bool { return service == "ApiGatewayManagementApi" }, func(_ *testing.T, cfg aws.Config) error {
 			// The endpoint is never contacted: every attempt is throttled first.

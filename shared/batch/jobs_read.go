@@ -3,11 +3,9 @@ package batch
 import (
 	"context"
 	"sort"
-	"strconv"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/cursor"
 )
 
 // Reading a job and its failed rows (GET /v1/jobs/{job_id} and
@@ -61,20 +59,21 @@ func (s *Service) Errors(ctx context.Context, p auth.Principal, id string, limit
 		return ErrorPage{}, apierror.New(apierror.LimitOutOfRange, "limit must be between 1 and %d.", max)
 	}
 	scope := "job-errors:" + id
-	page, err := s.cursors.Decode(scope, token)
-	if err != nil {
+	var page errorsCursor
+	if err := s.cursors.Decode(scope, token, &page); err != nil {
 		return ErrorPage{}, err
 	}
-	from, off := 0, 0
-	if token != "" {
-		var err1, err2 error
-		from, err1 = strconv.Atoi(page.Extra["c"])
-		off, err2 = strconv.Atoi(page.Extra["o"])
-		if err1 != nil || err2 != nil || from < 0 || off < 0 {
-			return ErrorPage{}, apierror.New(apierror.InvalidCursor, "The cursor is invalid.")
-		}
+	if page.Chunk < 0 || page.Offset < 0 {
+		return ErrorPage{}, apierror.New(apierror.InvalidCursor, "The cursor is invalid.")
 	}
-	return s.errorsFrom(ctx, scope, id, from, off, limit)
+	return s.errorsFrom(ctx, scope, id, page.Chunk, page.Offset, limit)
+}
+
+// errorsCursor is the state of an error listing: the chunk to resume in
+// and the offset of the next error within it.
+type errorsCursor struct {
+	Chunk  int `json:"c"`
+	Offset int `json:"o"`
 }
 
 func (s *Service) errorsFrom(ctx context.Context, scope, id string, from, off, limit int) (ErrorPage, error) {
@@ -83,7 +82,7 @@ func (s *Service) errorsFrom(ctx context.Context, scope, id string, from, off, l
 		return ErrorPage{}, err
 	}
 	out := ErrorPage{Errors: []RowError{}}
-	cont := cursor.Page{}
+	var cont *errorsCursor
 	for _, l := range lists {
 		sort.Slice(l.Errors, func(a, b int) bool { return l.Errors[a].Row < l.Errors[b].Row })
 		k := 0
@@ -92,20 +91,22 @@ func (s *Service) errorsFrom(ctx context.Context, scope, id string, from, off, l
 		}
 		for ; k < len(l.Errors); k++ {
 			if len(out.Errors) == limit {
-				cont.Extra = map[string]string{"c": strconv.Itoa(l.Chunk), "o": strconv.Itoa(k)}
+				cont = &errorsCursor{Chunk: l.Chunk, Offset: k}
 				break
 			}
 			out.Errors = append(out.Errors, l.Errors[k])
 		}
-		if cont.Extra != nil {
+		if cont != nil {
 			break
 		}
 	}
-	if cont.Extra == nil && next >= 0 {
-		cont.Extra = map[string]string{"c": strconv.Itoa(next), "o": "0"}
+	if cont == nil && next >= 0 {
+		cont = &errorsCursor{Chunk: next}
 	}
-	if out.NextCursor, err = s.cursors.Encode(scope, cont); err != nil {
-		return ErrorPage{}, err
+	if cont != nil {
+		if out.NextCursor, err = s.cursors.Encode(scope, cont); err != nil {
+			return ErrorPage{}, err
+		}
 	}
 	return out, nil
 }

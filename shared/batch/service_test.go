@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/queue"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
@@ -58,9 +58,9 @@ func TestQuotas(t *testing.T) {
 	env := testenv.Get(t)
 	db := env.DB(env.Cfg)
 	log := logging.NewTo(io.Discard, "batch")
-	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{})
+	proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{})
 	q := &capture{}
-	svc := batch.NewService(db, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 2, MaxRowsPerDay: 1000, InlineMaxRows: -1}, log)
+	svc := batch.NewService(db.Jobs, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 2, MaxRowsPerDay: 1000, InlineMaxRows: -1}, log)
 	ctx := context.Background()
 	admin := *testenv.Admin()
 	p := testenv.ID("q")
@@ -78,7 +78,7 @@ func TestQuotas(t *testing.T) {
 	if _, err := submit("c", 300); !apierror.Is(err, apierror.QuotaExceeded) {
 		t.Fatalf("third concurrent job: %v, want quota_exceeded", err)
 	}
-	if _, _, err := db.ChunkStatus(ctx, "x", 0); err != nil {
+	if _, _, err := db.Jobs.ChunkStatus(ctx, "x", 0); err != nil {
 		t.Fatal(err)
 	}
 	// Job a finishes: its slot is free again, and c's rows were refunded
@@ -88,7 +88,7 @@ func TestQuotas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if j, _ := db.GetJob(ctx, a.JobID); !j.Finished() {
+	if j, _ := db.Jobs.GetJob(ctx, a.JobID); !j.Finished() {
 		t.Fatalf("job a: %+v", j)
 	}
 	if _, err := submit("d", 300); err != nil {
@@ -108,22 +108,22 @@ func TestQuotas(t *testing.T) {
 
 	// A slot whose job never got written (a crashed submit), taken long
 	// ago, is reclaimed by the next submit that finds the slots full.
-	svc2 := batch.NewService(db, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 2, MaxRowsPerDay: 100_000, InlineMaxRows: -1}, log)
+	svc2 := batch.NewService(db.Jobs, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 2, MaxRowsPerDay: 100_000, InlineMaxRows: -1}, log)
 	holders := activeJobs(t, db)
 	if len(holders) != 2 {
 		t.Fatalf("active jobs %v", holders)
 	}
 	for id := range holders {
-		if err := db.ReleaseSlot(ctx, id); err != nil {
+		if err := db.Jobs.ReleaseSlot(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ghost := "job_000000000000000000dead"
-	if ok, _, err := db.AcquireSlot(ctx, ghost, 2, time.Now().Add(-10*time.Minute)); !ok || err != nil {
+	if ok, _, err := db.Jobs.AcquireSlot(ctx, ghost, 2, time.Now().Add(-10*time.Minute)); !ok || err != nil {
 		t.Fatalf("ghost slot: %v %v", ok, err)
 	}
 	young := "job_00000000000000000young"
-	if ok, _, err := db.AcquireSlot(ctx, young, 2, time.Now()); !ok || err != nil {
+	if ok, _, err := db.Jobs.AcquireSlot(ctx, young, 2, time.Now()); !ok || err != nil {
 		t.Fatalf("young slot: %v %v", ok, err)
 	}
 	if _, err := svc2.SubmitUsers(ctx, admin, batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(p+"f", 10)}); err != nil {
@@ -138,9 +138,9 @@ func TestQuotas(t *testing.T) {
 	}
 }
 
-func activeJobs(t *testing.T, db *store.DB) map[string]time.Time {
+func activeJobs(t *testing.T, db dynamo.Stores) map[string]time.Time {
 	t.Helper()
-	_, holders, err := db.AcquireSlot(context.Background(), "job_probe", 0, time.Now())
+	_, holders, err := db.Jobs.AcquireSlot(context.Background(), "job_probe", 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +154,9 @@ func TestRequestCounts(t *testing.T) {
 	cfg, counter := env.Counted()
 	db := env.DB(cfg)
 	log := logging.NewTo(io.Discard, "batch")
-	proc := batch.NewProcessor(db, log, batch.ProcessorOptions{})
+	proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{})
 	q := &capture{}
-	svc := batch.NewService(db, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 10_000_000, InlineMaxRows: -1}, log)
+	svc := batch.NewService(db.Jobs, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 10_000_000, InlineMaxRows: -1}, log)
 	ctx := context.Background()
 	sub, err := svc.SubmitUsers(ctx, *testenv.Admin(), batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(testenv.ID("cost"), 400)})
 	if err != nil {
@@ -205,7 +205,7 @@ func TestRequestCounts(t *testing.T) {
 	if s := counter.Snapshot(); s.Total("DynamoDB") != 2 || s.Count("DynamoDB.BatchGetItem") != 1 || s.Count("DynamoDB.UpdateItem") != 1 {
 		t.Fatalf("redelivery after commit: %v", s.Requests)
 	}
-	if j, _ := db.GetJob(ctx, sub.JobID); j.Created != 400 {
+	if j, _ := db.Jobs.GetJob(ctx, sub.JobID); j.Created != 400 {
 		t.Fatalf("job %+v", j)
 	}
 }

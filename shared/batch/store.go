@@ -8,9 +8,9 @@ import (
 	"github.com/tokenim/tokenim/shared/users"
 )
 
-// Store is what batch needs from storage (*store.DB implements it). A
+// Store is what batch needs from storage (dynamo.Jobs implements it). A
 // failed call has been retried by the SDK (awsclient.DefaultPolicy) and
-// *store.DB retries unprocessed batch entries itself; this package retries
+// dynamo.Jobs retries unprocessed batch entries itself; this package retries
 // only ErrConflict (Backoff).
 type Store interface {
 	// PutJob writes a new job record (ErrJobExists if its id is taken).

@@ -8,9 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -25,7 +25,7 @@ func bulkUsers(b *testing.B, env *testenv.Env, prefix string, n int) []string {
 		var reqs []types.WriteRequest
 		for i := start; i < min(start+25, n); i++ {
 			ids[i] = fmt.Sprintf("%s-%04d", prefix, i)
-			item, err := store.UserItem(users.User{UserID: ids[i], CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano()}, "")
+			item, err := dynamo.UserItem(users.User{UserID: ids[i], CreatedAt: now, UpdatedAt: now, Gen: now.UnixNano()}, "")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -49,7 +49,7 @@ func bulkUsers(b *testing.B, env *testenv.Env, prefix string, n int) []string {
 // costs nothing).
 func BenchmarkSend(b *testing.B) {
 	env := testenv.Get(b)
-	svc := chat.NewService(env.DB(env.Cfg), env.Cursors, chat.Config{}, chat.Options{})
+	svc := chat.NewService(env.DB(env.Cfg).Chat, env.Cursors, chat.Config{}, chat.Options{})
 	prefix := testenv.ID("bench")
 	ids := bulkUsers(b, env, prefix, 1000)
 	owner := *testenv.User(ids[0])
@@ -65,7 +65,7 @@ func BenchmarkSend(b *testing.B) {
 		b.Fatalf("group of %d", g1000.MemberCount)
 	}
 	cfg, counter := env.Counted()
-	counted := chat.NewService(env.DB(cfg), env.Cursors, chat.Config{}, chat.Options{})
+	counted := chat.NewService(env.DB(cfg).Chat, env.Cursors, chat.Config{}, chat.Options{})
 	text := "hello, this is a typical short chat message"
 	cases := []struct {
 		name string

@@ -12,15 +12,15 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
 )
 
 // hookStore runs a hook before each ChangeMessage: to make it fail, as if
 // the function died right after appending the change's event, or to race
 // another change against it.
 type hookStore struct {
-	*store.DB
+	dynamo.Chat
 	mu     sync.Mutex
 	before func(ch chat.MessageChange) error // runs once, then is cleared
 }
@@ -35,7 +35,7 @@ func (h *hookStore) ChangeMessage(ctx context.Context, ch chat.MessageChange) (c
 			return chat.Message{}, nil, err
 		}
 	}
-	return h.DB.ChangeMessage(ctx, ch)
+	return h.Chat.ChangeMessage(ctx, ch)
 }
 
 func (h *hookStore) once(f func(ch chat.MessageChange) error) {
@@ -50,7 +50,7 @@ func (f *fixture) clocked(st chat.Store) (*chat.Service, *time.Time) {
 	now := time.Now()
 	clock := &now
 	if st == nil {
-		st = f.db
+		st = f.db.Chat
 	}
 	return chat.NewService(st, f.env.Cursors, chat.Config{}, chat.Options{Notifier: f.events, Now: func() time.Time { return *clock }}), clock
 }
@@ -477,7 +477,7 @@ func TestConcurrentEditsConverge(t *testing.T) {
 
 	// Deterministically: a later edit completes between an earlier edit's
 	// event and its change; the earlier one must not overwrite it.
-	hs := &hookStore{DB: f.db}
+	hs := &hookStore{Chat: f.db.Chat}
 	svc, _ := f.clocked(hs)
 	hs.once(func(chat.MessageChange) error {
 		_, err := svc.Edit(ctx, user(u[0]), string(dm), 1, "later")
@@ -496,7 +496,7 @@ func TestConcurrentEditsConverge(t *testing.T) {
 func TestRecallErasesEditEvents(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "erase", 2)
-	hs := &hookStore{DB: f.db}
+	hs := &hookStore{Chat: f.db.Chat}
 	svc, _ := f.clocked(hs)
 	dm := chat.DMID(u[0], u[1])
 	for i := 0; i < 2; i++ {
@@ -552,7 +552,7 @@ func kindsOf(msgs []chat.Message) []string {
 func TestRetryCompletesAChange(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "retry", 2)
-	hs := &hookStore{DB: f.db}
+	hs := &hookStore{Chat: f.db.Chat}
 	svc, clock := f.clocked(hs)
 	dm := string(chat.DMID(u[0], u[1]))
 	for i := 0; i < 2; i++ {
@@ -703,16 +703,16 @@ func TestUnreadWithoutCounts(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "legacy", 2)
 	ref, _ := chat.ParseConversationID(string(chat.DMID(u[0], u[1])))
-	if err := f.db.EnsureDMEntries(ctx, ref, time.Now()); err != nil {
+	if err := f.db.Messages.EnsureDMEntries(ctx, ref, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for seq := int64(1); seq <= 3; seq++ { // written the old way: no count
 		m := chat.Message{ConversationID: ref.ID, Seq: seq, MessageID: fmt.Sprint("legacy-", seq), SenderType: chat.SenderUser,
 			SenderID: u[0], Text: "old", CreatedAt: time.Now()}
-		if old, err := f.db.PutMessage(ctx, m); err != nil || old != nil {
+		if old, err := f.db.Messages.PutMessage(ctx, m); err != nil || old != nil {
 			t.Fatal(old, err)
 		}
-		if err := f.db.AdvanceConversation(ctx, ref, m, "old"); err != nil {
+		if err := f.db.Messages.AdvanceConversation(ctx, ref, m, "old"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -731,7 +731,7 @@ func TestUnreadWithoutCounts(t *testing.T) {
 // faultStore fails the writes its predicates pick, as if the function
 // died just before them.
 type faultStore struct {
-	*store.DB
+	dynamo.Chat
 	failPut, failAdvance func(m chat.Message) bool
 }
 
@@ -741,14 +741,14 @@ func (f *faultStore) PutMessage(ctx context.Context, m chat.Message) (*chat.Mess
 	if f.failPut != nil && f.failPut(m) {
 		return nil, errDied
 	}
-	return f.DB.PutMessage(ctx, m)
+	return f.Chat.PutMessage(ctx, m)
 }
 
 func (f *faultStore) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.Message, preview string) error {
 	if f.failAdvance != nil && f.failAdvance(m) {
 		return errDied
 	}
-	return f.DB.AdvanceConversation(ctx, ref, m, preview)
+	return f.Chat.AdvanceConversation(ctx, ref, m, preview)
 }
 
 // TestCountAfterATakeover: a retry that takes over a claim moved past a
@@ -756,7 +756,7 @@ func (f *faultStore) AdvanceConversation(ctx context.Context, ref chat.ConvRef, 
 func TestCountAfterATakeover(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "take", 2)
-	fs := &faultStore{DB: f.db}
+	fs := &faultStore{Chat: f.db.Chat}
 	svc, _ := f.clocked(fs)
 	a, b := u[0], u[1]
 	for i := 0; i < 4; i++ {

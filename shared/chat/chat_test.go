@@ -9,8 +9,8 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 type fixture struct {
 	env    *testenv.Env
-	db     *store.DB
+	db     dynamo.Stores
 	svc    *chat.Service
 	users  *users.Service
 	events *recorder
@@ -52,8 +52,8 @@ func newFixture(t *testing.T, cfg chat.Config) *fixture {
 	env := testenv.Get(t)
 	db := env.DB(env.Cfg)
 	rec := &recorder{}
-	return &fixture{env: env, db: db, events: rec, svc: chat.NewService(db, env.Cursors, cfg, chat.Options{Notifier: rec}),
-		users: users.NewService(db, env.Cursors, nil)}
+	return &fixture{env: env, db: db, events: rec, svc: chat.NewService(db.Chat, env.Cursors, cfg, chat.Options{Notifier: rec}),
+		users: users.NewService(db.Users, env.Cursors, nil)}
 }
 
 var ctx = context.Background()
@@ -352,7 +352,7 @@ func TestSyncAfterManyMissed(t *testing.T) {
 			msgs[i] = chat.Message{ConversationID: ref.ID, Seq: int64(i + 1), MessageID: fmt.Sprintf("m-%s-%d", peer, i),
 				SenderType: chat.SenderUser, SenderID: peer, Text: fmt.Sprint(i), CreatedAt: time.Now()}
 		}
-		if err := f.db.ImportMessages(ctx, ref, msgs); err != nil {
+		if err := f.db.Messages.ImportMessages(ctx, ref, msgs); err != nil {
 			t.Fatal(err)
 		}
 		if m := f.send(t, user(peer), chat.SendInput{ToUser: me, Text: "live"}); m.Seq != per {

@@ -3,12 +3,10 @@ package chat
 import (
 	"context"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/cursor"
 )
 
 // LastMessage is the preview of a conversation's newest message. When
@@ -171,8 +169,8 @@ func (s *Service) ListConversations(ctx context.Context, p auth.Principal, asUse
 		return ConversationPage{}, fieldErr("user_id", "An admin token must give user_id.")
 	}
 	scope := "conversations:" + r.id
-	start, err := s.cursors.Decode(scope, token)
-	if err != nil {
+	var start conversationsCursor
+	if err := s.cursors.Decode(scope, token, &start); err != nil {
 		return ConversationPage{}, err
 	}
 	list, _, err := s.userConversations(ctx, r.id, true)
@@ -180,9 +178,8 @@ func (s *Service) ListConversations(ctx context.Context, p auth.Principal, asUse
 		return ConversationPage{}, err
 	}
 	sort.Slice(list, func(i, j int) bool { return before(list[i], list[j]) })
-	if at, id := start.Extra["at"], start.Extra["id"]; at != "" {
-		n, _ := strconv.ParseInt(at, 10, 64)
-		mark := Conversation{ConversationID: ConversationID(id), LastActivityAt: time.UnixMilli(n).UTC()}
+	if start.At != nil {
+		mark := Conversation{ConversationID: start.ID, LastActivityAt: time.UnixMilli(*start.At).UTC()}
 		i := sort.Search(len(list), func(i int) bool { return before(mark, list[i]) })
 		list = list[i:]
 	}
@@ -190,8 +187,8 @@ func (s *Service) ListConversations(ctx context.Context, p auth.Principal, asUse
 	if len(list) > limit {
 		page.Conversations = list[:limit]
 		last := list[limit-1]
-		page.NextCursor, err = s.cursors.Encode(scope, cursorPage(map[string]string{
-			"at": strconv.FormatInt(last.LastActivityAt.UnixMilli(), 10), "id": string(last.ConversationID)}))
+		at := last.LastActivityAt.UnixMilli()
+		page.NextCursor, err = s.cursors.Encode(scope, conversationsCursor{At: &at, ID: last.ConversationID})
 		if err != nil {
 			return ConversationPage{}, err
 		}
@@ -207,7 +204,19 @@ func before(a, b Conversation) bool {
 	return a.ConversationID < b.ConversationID
 }
 
-func cursorPage(extra map[string]string) cursor.Page { return cursor.Page{Extra: extra} }
+// conversationsCursor is the state of a conversation listing: the last
+// conversation of the previous page (activity in Unix ms, then id).
+type conversationsCursor struct {
+	At *int64         `json:"at,omitempty"`
+	ID ConversationID `json:"id,omitempty"`
+}
+
+// syncCursor is the state of a sync: the conversation to resume at and
+// the last seq already returned in it.
+type syncCursor struct {
+	Conv ConversationID `json:"c,omitempty"`
+	Seq  int64          `json:"s,omitempty"`
+}
 
 // ReadState is a reader's position in a conversation after marking read.
 type ReadState struct {
@@ -333,8 +342,8 @@ func (s *Service) Sync(ctx context.Context, p auth.Principal, in SyncInput) (Syn
 		return SyncPage{}, fieldErr("user_id", "An admin token must give user_id.")
 	}
 	scope := "sync:" + r.id
-	start, err := s.cursors.Decode(scope, in.Cursor)
-	if err != nil {
+	var start syncCursor
+	if err := s.cursors.Decode(scope, in.Cursor, &start); err != nil {
 		return SyncPage{}, err
 	}
 	list, metas, err := s.userConversations(ctx, r.id, false)
@@ -349,8 +358,7 @@ func (s *Service) Sync(ctx context.Context, p auth.Principal, in SyncInput) (Syn
 	}
 	sort.Slice(page.Removed, func(i, j int) bool { return page.Removed[i] < page.Removed[j] })
 	sort.Slice(list, func(i, j int) bool { return list[i].ConversationID < list[j].ConversationID })
-	resumeAt := ConversationID(start.Extra["c"])
-	resumeSeq, _ := strconv.ParseInt(start.Extra["s"], 10, 64)
+	resumeAt, resumeSeq := start.Conv, start.Seq
 	for _, c := range list {
 		if c.ConversationID < resumeAt {
 			continue
@@ -364,7 +372,7 @@ func (s *Service) Sync(ctx context.Context, p auth.Principal, in SyncInput) (Syn
 		}
 		room := limit - len(page.Messages)
 		if room == 0 {
-			page.NextCursor, err = s.cursors.Encode(scope, cursorPage(map[string]string{"c": string(c.ConversationID), "s": strconv.FormatInt(known, 10)}))
+			page.NextCursor, err = s.cursors.Encode(scope, syncCursor{Conv: c.ConversationID, Seq: known})
 			return page, err
 		}
 		msgs, err := s.store.History(ctx, c.ConversationID, known+1, maxSeq, true, room)
@@ -374,8 +382,7 @@ func (s *Service) Sync(ctx context.Context, p auth.Principal, in SyncInput) (Syn
 		page.Messages = append(page.Messages, msgs...)
 		page.Conversations = append(page.Conversations, c)
 		if len(msgs) == room {
-			page.NextCursor, err = s.cursors.Encode(scope, cursorPage(map[string]string{"c": string(c.ConversationID),
-				"s": strconv.FormatInt(msgs[len(msgs)-1].Seq, 10)}))
+			page.NextCursor, err = s.cursors.Encode(scope, syncCursor{Conv: c.ConversationID, Seq: msgs[len(msgs)-1].Seq})
 			return page, err
 		}
 	}

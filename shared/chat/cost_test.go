@@ -13,7 +13,7 @@ import (
 func (f *fixture) counted(t *testing.T) (*chat.Service, *awsclient.Counter) {
 	t.Helper()
 	cfg, c := f.env.Counted()
-	return chat.NewService(f.env.DB(cfg), f.env.Cursors, chat.Config{}, chat.Options{}), c
+	return chat.NewService(f.env.DB(cfg).Chat, f.env.Cursors, chat.Config{}, chat.Options{}), c
 }
 
 // readRequests counts DynamoDB requests that read (GetItem, BatchGetItem, Query).

@@ -555,6 +555,11 @@ func pageLimit(limit int) (int, error) {
 	return limit, nil
 }
 
+// storeCursor is the state of a listing the store pages: its opaque token.
+type storeCursor struct {
+	Page []byte `json:"p"`
+}
+
 // ListMembers pages through a group's members (members and admin tokens).
 func (s *Service) ListMembers(ctx context.Context, p auth.Principal, gid string, limit int, token string) (MemberPage, error) {
 	limit, err := pageLimit(limit)
@@ -562,20 +567,22 @@ func (s *Service) ListMembers(ctx context.Context, p auth.Principal, gid string,
 		return MemberPage{}, err
 	}
 	scope := "members:" + gid
-	start, err := s.cursors.Decode(scope, token)
-	if err != nil {
+	var start storeCursor
+	if err := s.cursors.Decode(scope, token, &start); err != nil {
 		return MemberPage{}, err
 	}
 	if _, err := s.groupAccess(ctx, p, gid); err != nil {
 		return MemberPage{}, err
 	}
-	list, next, err := s.store.ListMembers(ctx, gid, limit, start)
+	list, next, err := s.store.ListMembers(ctx, gid, limit, start.Page)
 	if err != nil {
 		return MemberPage{}, err
 	}
-	tok, err := s.cursors.Encode(scope, next)
-	if err != nil {
-		return MemberPage{}, err
+	out := MemberPage{Members: list}
+	if len(next) > 0 {
+		if out.NextCursor, err = s.cursors.Encode(scope, storeCursor{Page: next}); err != nil {
+			return MemberPage{}, err
+		}
 	}
-	return MemberPage{Members: list, NextCursor: tok}, nil
+	return out, nil
 }

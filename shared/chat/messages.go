@@ -495,6 +495,13 @@ type HistoryQuery struct {
 	AsUser        string // admin tokens: read as this user (optional)
 }
 
+// historyCursor is the state of a history listing: the bounds of the
+// next page (nil: unbounded on that side).
+type historyCursor struct {
+	After  *int64 `json:"a,omitempty"`
+	Before *int64 `json:"b,omitempty"`
+}
+
 // MessagePage is one page of messages.
 type MessagePage struct {
 	Messages   []Message `json:"messages"`
@@ -517,12 +524,12 @@ func (s *Service) History(ctx context.Context, p auth.Principal, convID string, 
 	}
 	scope := "history:" + string(ref.ID)
 	if q.Cursor != "" {
-		c, err := s.cursors.Decode(scope, q.Cursor)
-		if err != nil {
+		var c historyCursor
+		if err := s.cursors.Decode(scope, q.Cursor, &c); err != nil {
 			return MessagePage{}, err
 		}
-		// The cursor replaces the query's bounds: a key it lacks is no bound.
-		q.After, q.Before = cursorSeq(c.Extra["a"]), cursorSeq(c.Extra["b"])
+		// The cursor replaces the query's bounds: a bound it lacks is none.
+		q.After, q.Before = c.After, c.Before
 	}
 	after, forward := int64(0), q.After != nil
 	if forward {
@@ -560,32 +567,19 @@ func (s *Service) History(ctx context.Context, p auth.Principal, convID string, 
 		page.Messages = list
 	}
 	if len(list) == limit {
-		next := map[string]string{}
+		var next historyCursor
 		if forward {
-			next["a"] = strconv.FormatInt(list[len(list)-1].Seq, 10)
-			if q.Before != nil {
-				next["b"] = strconv.FormatInt(*q.Before, 10)
-			}
+			next.After, next.Before = &list[len(list)-1].Seq, q.Before
 		} else if list[0].Seq > 1 {
-			next["b"] = strconv.FormatInt(list[0].Seq, 10)
+			next.Before = &list[0].Seq
 		}
-		if len(next) > 0 {
-			if page.NextCursor, err = s.cursors.Encode(scope, cursorPage(next)); err != nil {
+		if next.After != nil || next.Before != nil {
+			if page.NextCursor, err = s.cursors.Encode(scope, next); err != nil {
 				return MessagePage{}, err
 			}
 		}
 	}
 	return page, nil
-}
-
-// cursorSeq reads a bound stored in a history cursor; "" (absent) is nil.
-// The cursor is sealed by s.cursors, so its values are ours.
-func cursorSeq(v string) *int64 {
-	if v == "" {
-		return nil
-	}
-	n, _ := strconv.ParseInt(v, 10, 64)
-	return &n
 }
 
 // ParseSeq reads a seq from a path or query string: a decimal 0..maxSeq.

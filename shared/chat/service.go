@@ -8,9 +8,16 @@ import (
 	"github.com/tokenim/tokenim/shared/cursor"
 )
 
-// Store is what the use cases need from storage (*store.DB implements it).
+// Store is what the use cases need from storage: groups, conversations
+// and messages (dynamo.Chat implements it).
 type Store interface {
-	// Groups.
+	GroupStore
+	ConversationStore
+	MessageStore
+}
+
+// GroupStore stores groups and their members.
+type GroupStore interface {
 	CreateGroup(ctx context.Context, g Group, members []Member) (*Group, error)
 	GetGroup(ctx context.Context, gid string) (*Group, error)
 	UpdateGroup(ctx context.Context, gid string, p GroupPatch, now time.Time) (Group, error)
@@ -21,18 +28,25 @@ type Store interface {
 	RemoveMember(ctx context.Context, gid, uid string, role Role) error
 	UpdateMember(ctx context.Context, gid, uid string, expect Role, role *Role, muted *bool) (Member, error)
 	TransferOwner(ctx context.Context, gid, from, to string, now time.Time) error
-	ListMembers(ctx context.Context, gid string, limit int, page cursor.Page) ([]Member, cursor.Page, error)
+	// ListMembers returns up to limit members from page (nil: the first)
+	// and the adapter's opaque token for the next page (nil: none).
+	ListMembers(ctx context.Context, gid string, limit int, page []byte) ([]Member, []byte, error)
 	MissingUsers(ctx context.Context, ids []string) ([]string, error)
+}
 
-	// Conversations.
+// ConversationStore stores conversation heads and each user's entries
+// (read state) in them.
+type ConversationStore interface {
 	ReadConversation(ctx context.Context, q ConvQuery) (ConvView, error)
 	GetConvMetas(ctx context.Context, ids []ConversationID) (map[ConversationID]ConvMeta, error)
 	ListEntries(ctx context.Context, uid string) ([]Entry, error)
 	GetEntries(ctx context.Context, keys []EntryKey) (map[EntryKey]Entry, error)
 	EnsureDMEntries(ctx context.Context, ref ConvRef, now time.Time) error
 	MarkRead(ctx context.Context, uid string, conv ConversationID, read ReadMark) (Entry, error)
+}
 
-	// Messages.
+// MessageStore stores messages and their client_msg_id claims.
+type MessageStore interface {
 	ClaimClientMsgID(ctx context.Context, c Claim) (*Claim, error)
 	MoveClaim(ctx context.Context, c Claim, from int64) (*Claim, error)
 	PutMessage(ctx context.Context, m Message) (*Message, error)

@@ -1,6 +1,6 @@
 // Package memstore holds in-memory implementations of the store interfaces
 // the use cases declare. Each reproduces the observable behaviour of the
-// DynamoDB adapter in shared/store (conditional writes and their errors,
+// DynamoDB adapter in shared/aws/dynamo (conditional writes and their errors,
 // all-or-nothing transactions, ordering, paging, strongly consistent
 // reads), so use-case and handler tests run without an emulator. The
 // contract suites in shared/storetest hold both implementations to the

@@ -9,7 +9,7 @@ import (
 	"github.com/tokenim/tokenim/shared/chat"
 )
 
-// Conversation heads and users' entries, as shared/store/conversations.go
+// Conversation heads and users' entries, as shared/aws/dynamo/conversations.go
 // stores them.
 
 type metaRec struct {

@@ -3,17 +3,13 @@ package memstore
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/cursor"
 )
 
-// Groups and members, as shared/store/groups.go stores them.
+// Groups and members, as shared/aws/dynamo/groups.go stores them.
 
 // maxTxItems is DynamoDB's limit of items per transaction; the adapter
 // splits member writes by it, and so does Chat (a later chunk can fail
@@ -328,31 +324,30 @@ func (c *Chat) memberIDs(gid string) []string {
 }
 
 // ListMembers pages through members in user id order. Like a DynamoDB
-// Query with Limit, a full page returns a next page (its start key uses
-// the adapter's key attributes, so it round-trips through cursor.Codec)
-// even when no member follows.
-func (c *Chat) ListMembers(_ context.Context, gid string, limit int, page cursor.Page) ([]chat.Member, cursor.Page, error) {
+// Query with Limit, a full page returns a next page token even when no
+// member follows.
+func (c *Chat) ListMembers(_ context.Context, gid string, limit int, page []byte) ([]chat.Member, []byte, error) {
 	if limit < 1 {
-		return nil, cursor.Page{}, errInvalid("list members", "limit below 1")
+		return nil, nil, errInvalid("list members", "limit below 1")
 	}
-	after := ""
-	if sk, ok := page.Key["sk"].(*types.AttributeValueMemberS); ok {
-		after = strings.TrimPrefix(sk.Value, "M#")
+	start, err := decodePage(page, 1)
+	if err != nil {
+		return nil, nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	list := []chat.Member{}
 	for _, uid := range c.memberIDs(gid) {
-		if page.Key != nil && uid <= after {
+		if len(page) > 0 && uid <= start.After {
 			continue
 		}
 		list = append(list, c.members[gid][uid].member(gid, uid))
 		if len(list) == limit {
-			return list, cursor.Page{Key: map[string]types.AttributeValue{
-				"pk": &types.AttributeValueMemberS{Value: "G#" + gid}, "sk": &types.AttributeValueMemberS{Value: "M#" + uid}}}, nil
+			next, err := encodePage(0, uid)
+			return list, next, err
 		}
 	}
-	return list, cursor.Page{}, nil
+	return list, nil, nil
 }
 
 // entryMap returns uid's entries, creating the map.

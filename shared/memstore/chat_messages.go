@@ -11,7 +11,7 @@ import (
 	"github.com/tokenim/tokenim/shared/chat"
 )
 
-// Messages and client_msg_id claims, as shared/store/messages.go stores
+// Messages and client_msg_id claims, as shared/aws/dynamo/messages.go stores
 // them: a message keeps only the fields the adapter writes, and a change
 // (recall, edit, erase) sets and removes what the adapter's update does.
 

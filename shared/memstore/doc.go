@@ -1,7 +1,7 @@
 // Package memstore holds in-memory implementations of the store
 // interfaces the use cases declare (users.Store, auth.CredentialStore,
 // auth.UserGens, batch.Store, realtime.Store, chat.Store). They reproduce
-// the observable semantics of the DynamoDB adapter in shared/store
+// the observable semantics of the DynamoDB adapter in shared/aws/dynamo
 // (conditional writes and their errors, idempotency claims with TTL,
 // transactions, paging order and cursors, TTL filtering) so use-case and
 // handler tests run without an emulator. shared/storetest holds the

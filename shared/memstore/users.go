@@ -2,19 +2,14 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"maps"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/cursor"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
@@ -179,26 +174,18 @@ func (s *Users) DeleteUser(_ context.Context, id string) (users.User, error) {
 }
 
 // ListUsers lists shard by shard, ids in byte order within a shard. The
-// page carries what the adapter's does: the shard in Extra["shard"] and
-// the last key read ({pk, sk}) in Key, so it round-trips through
-// cursor.Codec. Like a DynamoDB Query, a page that fills the limit carries
-// a cursor even if nothing follows it.
-func (s *Users) ListUsers(_ context.Context, limit int, page cursor.Page) ([]users.User, cursor.Page, error) {
+// page token carries the shard and the last id read. Like a DynamoDB
+// Query, a page that fills the limit carries a token even if nothing
+// follows it.
+func (s *Users) ListUsers(_ context.Context, limit int, page []byte) ([]users.User, []byte, error) {
 	if limit < 1 {
-		return nil, cursor.Page{}, fmt.Errorf("memstore: list users: limit %d, want at least 1", limit)
+		return nil, nil, fmt.Errorf("memstore: list users: limit %d, want at least 1", limit)
 	}
-	shard := 0
-	if v, ok := page.Extra["shard"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n >= userShards {
-			return nil, cursor.Page{}, errors.New("memstore: bad shard in cursor")
-		}
-		shard = n
+	start, err := decodePage(page, userShards)
+	if err != nil {
+		return nil, nil, err
 	}
-	after := ""
-	if sk, ok := page.Key["sk"].(*types.AttributeValueMemberS); ok {
-		after = sk.Value
-	}
+	shard, after := start.Shard, start.After
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	byShard := make([][]string, userShards)
@@ -215,19 +202,13 @@ func (s *Users) ListUsers(_ context.Context, limit int, page cursor.Page) ([]use
 			}
 			out = append(out, s.users[id].user(id))
 			if len(out) == limit {
-				return out, userPage(shard, id), nil
+				next, err := encodePage(shard, id)
+				return out, next, err
 			}
 		}
 		after = ""
 	}
-	return out, cursor.Page{}, nil
-}
-
-func userPage(shard int, id string) cursor.Page {
-	return cursor.Page{
-		Key:   map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "US#" + strconv.Itoa(shard)}, "sk": &types.AttributeValueMemberS{Value: id}},
-		Extra: map[string]string{"shard": strconv.Itoa(shard)},
-	}
+	return out, nil, nil
 }
 
 // ClaimIdempotencyKey records scope/key -> fp for ttl unless a record that

@@ -45,7 +45,7 @@ func (w *world) benchGroup(b *testing.B, n int) *benchGroup {
 }
 
 // padMembers adds n offline members by writing member items straight into
-// the groups table (the item layout of shared/store/groups.go): creating
+// the groups table (the item layout of shared/aws/dynamo/groups.go): creating
 // 10,000 users and ~200 member transactions through chat would take the
 // emulator minutes, and a send only ever reads member ids.
 func (w *world) padMembers(b *testing.B, gid string, n int) {
@@ -94,8 +94,8 @@ func BenchmarkSendLatency(b *testing.B) {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			g := w.benchGroup(b, n)
 			service := func(cfg aws.Config) *chat.Service {
-				rt := realtime.NewNotifier(w.env.DB(cfg), w.gw.Pusher(cfg), w.sqsQueue(cfg), realtime.Config{}, discard)
-				return chat.NewService(w.env.DB(cfg), w.env.Cursors, chat.Config{MaxGroupMembers: 10000}, chat.Options{Notifier: rt})
+				rt := realtime.NewNotifier(w.env.DB(cfg).Connections, w.gw.Pusher(cfg), w.sqsQueue(cfg), realtime.Config{}, discard)
+				return chat.NewService(w.env.DB(cfg).Chat, w.env.Cursors, chat.Config{MaxGroupMembers: 10000}, chat.Options{Notifier: rt})
 			}
 			sender := *testenv.User(g.owner)
 			ctx := realtime.WithOrigin(ctx, g.tab)

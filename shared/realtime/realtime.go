@@ -51,7 +51,7 @@ type Presence struct {
 func (p Presence) Online() bool { return len(p.Conns) > 0 }
 
 // Store keeps connection records and the presence index (implemented by
-// *store.DB; docs/data-model.md has the items and their costs).
+// dynamo.Connections; docs/data-model.md has the items and their costs).
 type Store interface {
 	// PutConnection stores the record and adds it to the user's presence item.
 	PutConnection(ctx context.Context, c Connection) error

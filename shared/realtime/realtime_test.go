@@ -14,12 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/realtime/realtimetest"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -35,7 +35,7 @@ var (
 // setting scenes up.
 type world struct {
 	env   *testenv.Env
-	db    *store.DB
+	db    dynamo.Stores
 	gw    *realtimetest.Gateway
 	chat  *chat.Service
 	users *users.Service
@@ -45,8 +45,8 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.DB(env.Cfg)
-	return &world{env: env, db: db, gw: realtimetest.New(t), chat: chat.NewService(db, env.Cursors, chat.Config{MaxGroupMembers: 10000}, chat.Options{}),
-		users: users.NewService(db, env.Cursors, nil)}
+	return &world{env: env, db: db, gw: realtimetest.New(t), chat: chat.NewService(db.Chat, env.Cursors, chat.Config{MaxGroupMembers: 10000}, chat.Options{}),
+		users: users.NewService(db.Users, env.Cursors, nil)}
 }
 
 // newUsers creates n users.
@@ -59,7 +59,7 @@ func (w *world) newUsers(t testing.TB, prefix string, n int) []string {
 func (w *world) online(t testing.TB, user string) string {
 	t.Helper()
 	conn := testenv.ID("c") + "="
-	if err := w.db.PutConnection(ctx, realtime.NewConnection(user, conn, time.Now())); err != nil {
+	if err := w.db.Connections.PutConnection(ctx, realtime.NewConnection(user, conn, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	w.gw.Open(conn)
@@ -92,7 +92,7 @@ func (w *world) counted(q func(aws.Config) realtime.Queue, cfg realtime.Config) 
 	if q != nil {
 		queue = q(acfg)
 	}
-	return realtime.NewNotifier(w.env.DB(acfg), w.gw.Pusher(acfg), queue, cfg, discard), c
+	return realtime.NewNotifier(w.env.DB(acfg).Connections, w.gw.Pusher(acfg), queue, cfg, discard), c
 }
 
 // sqsQueue is the emulator's FanoutQueue.
@@ -258,11 +258,11 @@ func TestStaleConnections(t *testing.T) {
 	for _, conn := range live {
 		received(t, w.gw, conn, ev.Seq)
 	}
-	conns, err := w.db.UserConnections(ctx, u[2], time.Now())
+	conns, err := w.db.Connections.UserConnections(ctx, u[2], time.Now())
 	if err != nil || len(conns) != 1 || conns[0].ConnectionID != live[1] {
 		t.Fatalf("%s's connections after the 410: %+v %v", u[2], conns, err)
 	}
-	p, _ := w.db.Presence(ctx, []string{u[0], u[2]}, time.Now())
+	p, _ := w.db.Connections.Presence(ctx, []string{u[0], u[2]}, time.Now())
 	if len(p[u[2]].Conns) != 1 || len(p[u[0]].Conns) != 1 {
 		t.Fatalf("presence after the 410: %+v", p)
 	}
@@ -286,7 +286,7 @@ func TestPushRetries(t *testing.T) {
 			conn := w.online(t, u[1])
 			w.gw.FailNext(conn, tc.fail...)
 			w.gw.Reset()
-			n := realtime.NewNotifier(w.db, w.gw.Pusher(w.env.Cfg), nil, realtime.Config{}, discard)
+			n := realtime.NewNotifier(w.db.Connections, w.gw.Pusher(w.env.Cfg), nil, realtime.Config{}, discard)
 			err := n.Deliver(ctx, realtime.Audience{Users: []string{u[1]}}, []byte(`{"type":"x"}`))
 			if err != nil {
 				t.Fatal(err)
@@ -297,7 +297,7 @@ func TestPushRetries(t *testing.T) {
 			if got := len(w.gw.Frames(conn)) == 1; got != tc.delivered {
 				t.Errorf("delivered = %v, want %v", got, tc.delivered)
 			}
-			w.db.DeleteConnection(ctx, u[1], conn, time.Now())
+			w.db.Connections.DeleteConnection(ctx, u[1], conn, time.Now())
 		})
 	}
 }
@@ -324,7 +324,7 @@ func TestFanoutJobs(t *testing.T) {
 		conns[id] = w.online(t, id)
 	}
 	q := &memQueue{}
-	n := realtime.NewNotifier(w.db, w.gw.Pusher(w.env.Cfg), q, realtime.Config{InlineMax: 3}, discard)
+	n := realtime.NewNotifier(w.db.Connections, w.gw.Pusher(w.env.Cfg), q, realtime.Config{InlineMax: 3}, discard)
 	frame := []byte(`{"type":"message.created","conversation_id":"g:x","seq":1}`)
 
 	t.Run("a group above the inline size is queued, not pushed", func(t *testing.T) {
@@ -341,7 +341,7 @@ func TestFanoutJobs(t *testing.T) {
 			former = append(former, fmt.Sprint("former-", i))
 		}
 		q2 := &memQueue{}
-		n2 := realtime.NewNotifier(w.db, w.gw.Pusher(w.env.Cfg), q2, realtime.Config{InlineMax: 100}, discard)
+		n2 := realtime.NewNotifier(w.db.Connections, w.gw.Pusher(w.env.Cfg), q2, realtime.Config{InlineMax: 100}, discard)
 		if err := n2.Deliver(ctx, realtime.Audience{Group: "no-members-left", Users: former}, frame); err != nil {
 			t.Fatal(err)
 		}
@@ -382,14 +382,14 @@ func TestFanoutJobs(t *testing.T) {
 		}
 	})
 	t.Run("pages of members continue in a new plan job", func(t *testing.T) {
-		ids, next, err := w.db.GroupMemberIDs(ctx, g.GroupID, 3, "")
+		ids, next, err := w.db.Connections.GroupMemberIDs(ctx, g.GroupID, 3, "")
 		if err != nil || len(ids) != 3 || next != ids[2] {
 			t.Fatalf("page 1: %v %q %v", ids, next, err)
 		}
 		var all []string
 		all = append(all, ids...)
 		for next != "" {
-			if ids, next, err = w.db.GroupMemberIDs(ctx, g.GroupID, 3, next); err != nil {
+			if ids, next, err = w.db.Connections.GroupMemberIDs(ctx, g.GroupID, 3, next); err != nil {
 				t.Fatal(err)
 			}
 			all = append(all, ids...)
@@ -436,7 +436,7 @@ func TestInlineWithoutQueue(t *testing.T) {
 	for _, id := range u {
 		conns = append(conns, w.online(t, id))
 	}
-	n := realtime.NewNotifier(w.db, w.gw.Pusher(w.env.Cfg), nil, realtime.Config{InlineMax: 2}, discard)
+	n := realtime.NewNotifier(w.db.Connections, w.gw.Pusher(w.env.Cfg), nil, realtime.Config{InlineMax: 2}, discard)
 	ev := w.messageEvent(t, u[0], chat.SendInput{ToGroup: g.GroupID, Text: "x"})
 	n.Notify(ctx, ev)
 	for _, c := range conns {

@@ -1,6 +1,6 @@
 // Package storetest holds one contract suite per store interface. Each
 // runs against every implementation (the in-memory fakes in
-// shared/memstore and the DynamoDB adapter in shared/store, on the
+// shared/memstore and the DynamoDB adapter in shared/aws/dynamo, on the
 // emulator), so a fake cannot drift from the adapter it stands for. Every
 // test uses fresh ids, so implementations may share tables across tests.
 package storetest
@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/chat"
+	"github.com/tokenim/tokenim/shared/cursor"
 )
 
 // ChatUsers is what the chat suite needs besides chat.Store: a way to make
@@ -138,4 +139,19 @@ func addUsers(t *testing.T, s chat.Store, ids ...string) {
 		t.Fatalf("%T does not implement storetest.ChatUsers", s)
 	}
 	must(t, u.AddUsers(ctxOf(t), ids...))
+}
+
+// throughCodec carries a store's page token through a signed cursor and
+// back, as the use cases hand it to clients, and returns what comes back.
+func throughCodec(t *testing.T, scope string, page []byte) []byte {
+	t.Helper()
+	type state struct {
+		Page []byte `json:"p"`
+	}
+	codec := cursor.New([]byte("storetest"))
+	tok, err := codec.Encode(scope, state{Page: page})
+	must(t, err)
+	var got state
+	must(t, codec.Decode(scope, tok, &got))
+	return got.Page
 }

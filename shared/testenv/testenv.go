@@ -24,10 +24,10 @@ import (
 	"github.com/tokenim/tokenim/infra/provision"
 	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
-	"github.com/tokenim/tokenim/shared/store"
 )
 
 var moto *exec.Cmd
@@ -88,7 +88,7 @@ func stopMoto() {
 type Env struct {
 	Cfg        aws.Config // uncounted
 	Res        provision.Resources
-	Tables     store.Tables
+	Tables     dynamo.Tables
 	SigningKey []byte
 	Tokens     *auth.Tokens
 	Cursors    *cursor.Codec
@@ -140,7 +140,7 @@ func setup() (*Env, error) {
 		return nil, err
 	}
 	return &Env{Cfg: cfg, Res: res, SigningKey: key, Tokens: tokens, Cursors: cursors, Template: tmpl,
-		Tables: store.Tables{Users: res.Tables["UsersTable"], Groups: res.Tables["GroupsTable"], Messages: res.Tables["MessagesTable"],
+		Tables: dynamo.Tables{Users: res.Tables["UsersTable"], Groups: res.Tables["GroupsTable"], Messages: res.Tables["MessagesTable"],
 			Jobs: res.Tables["JobsTable"], Connections: res.Tables["ConnectionsTable"]}}, nil
 }
 
@@ -154,8 +154,8 @@ func (e *Env) Counted() (aws.Config, *awsclient.Counter) {
 }
 
 // DB returns a store over cfg (e.Cfg or a counted copy).
-func (e *Env) DB(cfg aws.Config) *store.DB {
-	return store.New(dynamodb.NewFromConfig(cfg), e.Tables)
+func (e *Env) DB(cfg aws.Config) dynamo.Stores {
+	return dynamo.New(dynamodb.NewFromConfig(cfg), e.Tables)
 }
 
 // ID returns a unique id with a readable prefix, so tests sharing tables

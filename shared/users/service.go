@@ -18,7 +18,9 @@ type Store interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	UpdateProfile(ctx context.Context, id string, patch Patch, now time.Time) (User, error)
 	DeleteUser(ctx context.Context, id string) (User, error)
-	ListUsers(ctx context.Context, limit int, page cursor.Page) ([]User, cursor.Page, error)
+	// ListUsers returns up to limit users from page (nil: the first) and
+	// the adapter's opaque token for the next page (nil: none).
+	ListUsers(ctx context.Context, limit int, page []byte) ([]User, []byte, error)
 	// UpsertUser creates or updates a user in one conditional write.
 	UpsertUser(ctx context.Context, w UpsertWrite) (Upserted, error)
 	// ClaimIdempotencyKey records key -> fingerprint unless key exists; it
@@ -170,6 +172,11 @@ type Page struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
+// listCursor is the state of a user listing: the store's page token.
+type listCursor struct {
+	Page []byte `json:"p"`
+}
+
 // List pages through all users (admins only).
 func (s *Service) List(ctx context.Context, p auth.Principal, limit int, token string) (Page, error) {
 	if err := p.Admin(); err != nil {
@@ -181,20 +188,22 @@ func (s *Service) List(ctx context.Context, p auth.Principal, limit int, token s
 	if limit < 1 || limit > MaxPageSize {
 		return Page{}, apierror.New(apierror.LimitOutOfRange, "limit must be between 1 and %d.", MaxPageSize)
 	}
-	start, err := s.cursors.Decode("users", token)
-	if err != nil {
+	var start listCursor
+	if err := s.cursors.Decode("users", token, &start); err != nil {
 		return Page{}, err
 	}
-	list, next, err := s.store.ListUsers(ctx, limit, start)
-	if err != nil {
-		return Page{}, err
-	}
-	nextTok, err := s.cursors.Encode("users", next)
+	list, next, err := s.store.ListUsers(ctx, limit, start.Page)
 	if err != nil {
 		return Page{}, err
 	}
 	if list == nil {
 		list = []User{}
 	}
-	return Page{Users: list, NextCursor: nextTok}, nil
+	out := Page{Users: list}
+	if len(next) > 0 {
+		if out.NextCursor, err = s.cursors.Encode("users", listCursor{Page: next}); err != nil {
+			return Page{}, err
+		}
+	}
+	return out, nil
 }

@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/awsclient"
-	"github.com/tokenim/tokenim/shared/store"
 )
 
 func main() {
@@ -43,10 +43,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tokenim-admin:", err)
 		os.Exit(1)
 	}
-	db := store.New(dynamodb.NewFromConfig(cfg), store.Tables{Users: *table})
+	db := dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.Tables{Users: *table})
 	// The same use case the token endpoint authenticates against; no
 	// token signer is needed to create a credential, so none is built.
-	cred, secret, err := auth.NewService(nil, db, db).CreateCredential(ctx, *name)
+	cred, secret, err := auth.NewService(nil, db.Credentials, db.Users).CreateCredential(ctx, *name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tokenim-admin: create credential:", err)
 		os.Exit(1)

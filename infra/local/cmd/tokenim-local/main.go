@@ -27,8 +27,8 @@ import (
 
 	"github.com/tokenim/tokenim/infra/local"
 	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/awsclient"
-	"github.com/tokenim/tokenim/shared/store"
 )
 
 func env(name, def string) string {
@@ -134,7 +134,7 @@ func run() int {
 
 	info := local.Info{RESTURL: s.RESTURL, WebSocketURL: s.WebSocketURL}
 	if *seed {
-		db := local.StoreFor(s, store.New(dynamodb.NewFromConfig(cfg), store.Tables{}))
+		db := local.StoreFor(s, dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.Tables{}))
 		seedCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		seeded, err := local.Seed(seedCtx, s, db, tmpl, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		cancel()

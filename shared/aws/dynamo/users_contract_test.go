@@ -1,11 +1,11 @@
-package store_test
+package dynamo_test
 
 import (
 	"os"
 	"testing"
 
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/store"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/storetest"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
@@ -14,7 +14,7 @@ import (
 // contractDB is the DynamoDB store the contract suites run against; the
 // tables are provisioned once per test binary and shared (the suites use
 // fresh ids).
-func contractDB(t *testing.T) *store.DB {
+func contractDB(t *testing.T) dynamo.Stores {
 	t.Helper()
 	if os.Getenv("AWS_ENDPOINT_URL") == "" {
 		t.Skip("DynamoDB contract test: needs an emulator; set AWS_ENDPOINT_URL (make test does)")
@@ -24,12 +24,12 @@ func contractDB(t *testing.T) *store.DB {
 }
 
 func TestUsersContract(t *testing.T) {
-	storetest.UsersStore(t, func(t *testing.T) users.Store { return contractDB(t) })
+	storetest.UsersStore(t, func(t *testing.T) users.Store { return contractDB(t).Users })
 }
 
 func TestUserGensContract(t *testing.T) {
 	storetest.UserGens(t, func(t *testing.T) (auth.UserGens, users.Store) {
 		db := contractDB(t)
-		return db, db
+		return db.Users, db.Users
 	})
 }

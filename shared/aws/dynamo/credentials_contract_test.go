@@ -1,4 +1,4 @@
-package store_test
+package dynamo_test
 
 import (
 	"testing"
@@ -8,5 +8,5 @@ import (
 )
 
 func TestCredentialsContract(t *testing.T) {
-	storetest.CredentialStore(t, func(t *testing.T) auth.CredentialStore { return contractDB(t) })
+	storetest.CredentialStore(t, func(t *testing.T) auth.CredentialStore { return contractDB(t).Credentials })
 }

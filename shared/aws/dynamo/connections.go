@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func presenceKey(userID string) map[string]types.AttributeValue {
 
 // PutConnection stores a connection record and adds it to the user's
 // presence item (PutItem + UpdateItem: 2 WCU).
-func (db *DB) PutConnection(ctx context.Context, c realtime.Connection) error {
+func (db *Connections) PutConnection(ctx context.Context, c realtime.Connection) error {
 	pk, sk := connKey(c.UserID, c.ConnectionID)
 	item, err := attributevalue.MarshalMap(connItem{PK: pk, SK: sk, Connection: c})
 	if err != nil {
@@ -65,7 +65,7 @@ func (db *DB) PutConnection(ctx context.Context, c realtime.Connection) error {
 // stamping last_seen (DeleteItem + UpdateItem: 2 WCU). Deleting a missing
 // one is not an error ($disconnect may run after the TTL removed it, or
 // after a 410 clean-up).
-func (db *DB) DeleteConnection(ctx context.Context, userID, connID string, at time.Time) error {
+func (db *Connections) DeleteConnection(ctx context.Context, userID, connID string, at time.Time) error {
 	pk, sk := connKey(userID, connID)
 	if _, err := db.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &db.t.Connections, Key: key(pk, sk)}); err != nil {
 		return wrap("delete connection", err)
@@ -86,7 +86,7 @@ func (db *DB) DeleteConnection(ctx context.Context, userID, connID string, at ti
 // UserConnections lists a user's connections whose TTL has not passed
 // (DynamoDB deletes expired items only eventually, so they are filtered).
 // One Query (eventually consistent, 0.5 RCU per 4 KB).
-func (db *DB) UserConnections(ctx context.Context, userID string, now time.Time) ([]realtime.Connection, error) {
+func (db *Connections) UserConnections(ctx context.Context, userID string, now time.Time) ([]realtime.Connection, error) {
 	pk, _ := connKey(userID, "")
 	in := &dynamodb.QueryInput{TableName: &db.t.Connections,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :conn)"),
@@ -139,7 +139,7 @@ func decodePresence(item map[string]types.AttributeValue, now time.Time) realtim
 // Presence reads the presence items of ids: one eventually consistent
 // BatchGetItem per 100 users (0.5 RCU per user). A user without an item
 // is absent from the map (offline, never seen).
-func (db *DB) Presence(ctx context.Context, ids []string, now time.Time) (map[string]realtime.Presence, error) {
+func (db *Connections) Presence(ctx context.Context, ids []string, now time.Time) (map[string]realtime.Presence, error) {
 	out := map[string]realtime.Presence{}
 	ids = unique(ids)
 	for start := 0; start < len(ids); start += 100 {
@@ -166,7 +166,7 @@ func (db *DB) Presence(ctx context.Context, ids []string, now time.Time) (map[st
 // consistent (0.5 RCU per item; a consistent member read would cost 1 RCU
 // per member and double a large group's push cost): a removal less than
 // about a second old may still get one push.
-func (db *DB) GroupPresence(ctx context.Context, gid string, ids []string, now time.Time) (map[string]realtime.Presence, error) {
+func (db *Connections) GroupPresence(ctx context.Context, gid string, ids []string, now time.Time) (map[string]realtime.Presence, error) {
 	out := map[string]realtime.Presence{}
 	ids = unique(ids)
 	for start := 0; start < len(ids); start += 50 {
@@ -207,7 +207,7 @@ func (db *DB) GroupPresence(ctx context.Context, gid string, ids []string, now t
 // GroupMemberIDs pages through a group's member ids in id order, after
 // the id after ("" from the start). Strongly consistent, keys only: ~40
 // bytes per member, so 1 RCU reads about 100 members.
-func (db *DB) GroupMemberIDs(ctx context.Context, gid string, limit int, after string) ([]string, string, error) {
+func (db *Connections) GroupMemberIDs(ctx context.Context, gid string, limit int, after string) ([]string, string, error) {
 	in := &dynamodb.QueryInput{TableName: &db.t.Groups, KeyConditionExpression: aws.String("pk = :p AND begins_with(sk, :m)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(groupPK(gid)), ":m": str(memberPrefix)},
 		ProjectionExpression:      aws.String("sk"), ConsistentRead: aws.Bool(true), Limit: aws.Int32(int32(limit))}
@@ -242,6 +242,3 @@ func unique(ids []string) []string {
 	}
 	return out
 }
-
-// *DB keeps connections.
-var _ realtime.Store = (*DB)(nil)

@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -102,7 +102,7 @@ func pkOf(m map[string]types.AttributeValue) string {
 // ReadConversation reads a conversation head plus, as asked, a group
 // membership, a user's existence and users' entries: one strongly
 // consistent BatchGetItem over up to three tables (1 RCU per item < 4 KB).
-func (db *DB) ReadConversation(ctx context.Context, q chat.ConvQuery) (chat.ConvView, error) {
+func (db *Messages) ReadConversation(ctx context.Context, q chat.ConvQuery) (chat.ConvView, error) {
 	req := map[string]types.KeysAndAttributes{}
 	add := func(table string, k map[string]types.AttributeValue, proj string) {
 		ka := req[table]
@@ -157,7 +157,7 @@ func (db *DB) ReadConversation(ctx context.Context, q chat.ConvQuery) (chat.Conv
 
 // GetConvMetas reads conversation heads (consistent BatchGetItem, 100 per
 // request). Missing ones are absent from the map.
-func (db *DB) GetConvMetas(ctx context.Context, ids []chat.ConversationID) (map[chat.ConversationID]chat.ConvMeta, error) {
+func (db *Messages) GetConvMetas(ctx context.Context, ids []chat.ConversationID) (map[chat.ConversationID]chat.ConvMeta, error) {
 	keys := make([]map[string]types.AttributeValue, 0, len(ids))
 	for _, id := range ids {
 		keys = append(keys, convKey(id))
@@ -175,7 +175,7 @@ func (db *DB) GetConvMetas(ctx context.Context, ids []chat.ConversationID) (map[
 }
 
 // GetEntries reads entries (consistent BatchGetItem).
-func (db *DB) GetEntries(ctx context.Context, keys []chat.EntryKey) (map[chat.EntryKey]chat.Entry, error) {
+func (db *Messages) GetEntries(ctx context.Context, keys []chat.EntryKey) (map[chat.EntryKey]chat.Entry, error) {
 	ks := make([]map[string]types.AttributeValue, 0, len(keys))
 	for _, k := range keys {
 		ks = append(ks, key(entryPK(k.UserID), entrySK(k.ConversationID)))
@@ -194,7 +194,7 @@ func (db *DB) GetEntries(ctx context.Context, keys []chat.EntryKey) (map[chat.En
 
 // ListEntries returns all of a user's entries (consistent Query; an entry
 // is ~120 B, so 100 conversations cost 3 RCU).
-func (db *DB) ListEntries(ctx context.Context, uid string) ([]chat.Entry, error) {
+func (db *Messages) ListEntries(ctx context.Context, uid string) ([]chat.Entry, error) {
 	var list []chat.Entry
 	var start map[string]types.AttributeValue
 	for page := 0; page < 1000; page++ {
@@ -220,7 +220,7 @@ func (db *DB) ListEntries(ctx context.Context, uid string) ([]chat.Entry, error)
 // EnsureDMEntries creates both participants' entries of a DM if missing,
 // never touching an existing read position: two UpdateItems, 1 WCU each,
 // paid once per DM (when its first message is sent).
-func (db *DB) EnsureDMEntries(ctx context.Context, ref chat.ConvRef, now time.Time) error {
+func (db *Messages) EnsureDMEntries(ctx context.Context, ref chat.ConvRef, now time.Time) error {
 	for _, pair := range [][2]string{{ref.A, ref.B}, {ref.B, ref.A}} {
 		_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: key(entryPK(pair[0]), entrySK(ref.ID)),
 			UpdateExpression: aws.String("SET kind = :k, peer = :p, read_seq = if_not_exists(read_seq, :z), joined_at = if_not_exists(joined_at, :now)"),
@@ -235,7 +235,7 @@ func (db *DB) EnsureDMEntries(ctx context.Context, ref chat.ConvRef, now time.Ti
 
 // MarkRead raises a user's read position to read; it never lowers it. It
 // returns the entry as it stands; a missing entry is not_found. 1 WCU.
-func (db *DB) MarkRead(ctx context.Context, uid string, conv chat.ConversationID, read chat.ReadMark) (chat.Entry, error) {
+func (db *Messages) MarkRead(ctx context.Context, uid string, conv chat.ConversationID, read chat.ReadMark) (chat.Entry, error) {
 	expr := "SET read_seq = :s REMOVE read_n"
 	vals := map[string]types.AttributeValue{":s": num(read.Seq)}
 	if read.Count > 0 {

@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -130,7 +130,7 @@ func decodeClaim(m map[string]types.AttributeValue) (*chat.Claim, error) {
 // returns the existing claim (free, via ReturnValuesOnConditionCheckFailure).
 // The claim is ~150 B: 1 WCU. Claims never expire, so a retry after any
 // delay finds its message.
-func (db *DB) ClaimClientMsgID(ctx context.Context, c chat.Claim) (*chat.Claim, error) {
+func (db *Messages) ClaimClientMsgID(ctx context.Context, c chat.Claim) (*chat.Claim, error) {
 	item, err := attributevalue.MarshalMap(claimItem{PK: convPK(c.ConversationID), SK: claimPrefix + c.Key, Seq: c.Seq, MsgID: c.MessageID,
 		CreatedAt: c.CreatedAt.UnixMilli(), FP: c.Fingerprint})
 	if err != nil {
@@ -153,7 +153,7 @@ func (db *DB) ClaimClientMsgID(ctx context.Context, c chat.Claim) (*chat.Claim, 
 
 // MoveClaim moves a claim from seq from to c.Seq, if it still says from
 // and c.MessageID; otherwise it returns the claim as it now stands.
-func (db *DB) MoveClaim(ctx context.Context, c chat.Claim, from int64) (*chat.Claim, error) {
+func (db *Messages) MoveClaim(ctx context.Context, c chat.Claim, from int64) (*chat.Claim, error) {
 	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: key(convPK(c.ConversationID), claimPrefix+c.Key),
 		UpdateExpression:                    aws.String("SET seq = :to"),
 		ConditionExpression:                 aws.String("seq = :from AND msg_id = :id"),
@@ -173,7 +173,7 @@ func (db *DB) MoveClaim(ctx context.Context, c chat.Claim, from int64) (*chat.Cl
 
 // PutMessage stores m at its seq unless the seq is taken; it then returns
 // the message holding it (free, via ReturnValuesOnConditionCheckFailure).
-func (db *DB) PutMessage(ctx context.Context, m chat.Message) (*chat.Message, error) {
+func (db *Messages) PutMessage(ctx context.Context, m chat.Message) (*chat.Message, error) {
 	item, err := attributevalue.MarshalMap(toMsgItem(m))
 	if err != nil {
 		return nil, wrap("marshal message", err)
@@ -197,7 +197,7 @@ func (db *DB) PutMessage(ctx context.Context, m chat.Message) (*chat.Message, er
 
 // LatestSeq returns the highest stored seq and its message's count (0, 0
 // if none): one consistent Query of one item, newest first.
-func (db *DB) LatestSeq(ctx context.Context, conv chat.ConversationID) (int64, int64, error) {
+func (db *Messages) LatestSeq(ctx context.Context, conv chat.ConversationID) (int64, int64, error) {
 	out, err := db.client.Query(ctx, &dynamodb.QueryInput{TableName: &db.t.Messages,
 		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :m)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(convPK(conv)), ":m": str(msgPrefix)},
@@ -220,7 +220,7 @@ func (db *DB) LatestSeq(ctx context.Context, conv chat.ConversationID) (int64, i
 
 // MessageCount returns the count of the message at seq (0 if absent or
 // unknown): a consistent GetItem of one attribute.
-func (db *DB) MessageCount(ctx context.Context, conv chat.ConversationID, seq int64) (int64, error) {
+func (db *Messages) MessageCount(ctx context.Context, conv chat.ConversationID, seq int64) (int64, error) {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Messages, Key: key(convPK(conv), msgSK(seq)),
 		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("n")})
 	if err != nil {
@@ -236,7 +236,7 @@ func (db *DB) MessageCount(ctx context.Context, conv chat.ConversationID, seq in
 }
 
 // GetMessage reads one message (consistent); nil if absent.
-func (db *DB) GetMessage(ctx context.Context, conv chat.ConversationID, seq int64) (*chat.Message, error) {
+func (db *Messages) GetMessage(ctx context.Context, conv chat.ConversationID, seq int64) (*chat.Message, error) {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Messages, Key: key(convPK(conv), msgSK(seq)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, wrap("get message", err)
@@ -251,7 +251,7 @@ func (db *DB) GetMessage(ctx context.Context, conv chat.ConversationID, seq int6
 // AdvanceConversation records m as the conversation's last message unless a
 // later one is recorded already (1 WCU). For a DM's first message it also
 // creates the head.
-func (db *DB) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.Message, preview string) error {
+func (db *Messages) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.Message, preview string) error {
 	set := "SET last_seq = :s, last_msg_id = :id, last_at = :at, last_sender = :snd, kind = :k, created_at = if_not_exists(created_at, :at)"
 	vals := map[string]types.AttributeValue{":s": num(m.Seq), ":id": str(m.MessageID), ":at": num(m.CreatedAt.UnixMilli()),
 		":snd": str(m.SenderID), ":k": str(ref.Kind)}
@@ -304,7 +304,7 @@ func (db *DB) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.
 
 // History returns messages with lo <= seq <= hi, ascending or descending,
 // at most limit (consistent Query: 1 RCU per 4 KB read).
-func (db *DB) History(ctx context.Context, conv chat.ConversationID, lo, hi int64, ascending bool, limit int) ([]chat.Message, error) {
+func (db *Messages) History(ctx context.Context, conv chat.ConversationID, lo, hi int64, ascending bool, limit int) ([]chat.Message, error) {
 	var list []chat.Message
 	var start map[string]types.AttributeValue
 	for len(list) < limit {
@@ -335,7 +335,7 @@ func (db *DB) History(ctx context.Context, conv chat.ConversationID, lo, hi int6
 // message as changed; if a condition fails it returns the message as it
 // stands (nil if there is none) and chat.ErrConflict. 1 WCU per KB of the
 // larger image.
-func (db *DB) ChangeMessage(ctx context.Context, ch chat.MessageChange) (chat.Message, *chat.Message, error) {
+func (db *Messages) ChangeMessage(ctx context.Context, ch chat.MessageChange) (chat.Message, *chat.Message, error) {
 	// A plain message has no kind attribute: event messages never change.
 	cond := []string{"attribute_exists(pk)", "attribute_not_exists(recalled_at)", "attribute_not_exists(kind)"}
 	vals := map[string]types.AttributeValue{":at": num(ch.At.UnixMilli()), ":e": num(ch.EventSeq)}
@@ -385,7 +385,7 @@ func (db *DB) ChangeMessage(ctx context.Context, ch chat.MessageChange) (chat.Me
 
 // ListClaims returns a conversation's claims whose key starts with prefix
 // (consistent Query; a claim is ~150 B, so 25 claims per RCU).
-func (db *DB) ListClaims(ctx context.Context, conv chat.ConversationID, prefix string) ([]chat.Claim, error) {
+func (db *Messages) ListClaims(ctx context.Context, conv chat.ConversationID, prefix string) ([]chat.Claim, error) {
 	var list []chat.Claim
 	var start map[string]types.AttributeValue
 	for page := 0; page < 1000; page++ {
@@ -413,7 +413,7 @@ func (db *DB) ListClaims(ctx context.Context, conv chat.ConversationID, prefix s
 // EraseMessage erases the content of the message at seq if it is the
 // message id (an edit event of a recalled message), marking it recalled.
 // A missing or other message is left alone. 1 WCU.
-func (db *DB) EraseMessage(ctx context.Context, conv chat.ConversationID, seq int64, id string, at time.Time) error {
+func (db *Messages) EraseMessage(ctx context.Context, conv chat.ConversationID, seq int64, id string, at time.Time) error {
 	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Messages, Key: key(convPK(conv), msgSK(seq)),
 		UpdateExpression:          aws.String("SET recalled_at = if_not_exists(recalled_at, :at) REMOVE #t, ptype, pdata"),
 		ConditionExpression:       aws.String("#id = :id"),
@@ -432,7 +432,7 @@ func (db *DB) EraseMessage(ctx context.Context, conv chat.ConversationID, seq in
 // not for live sends: it takes no claims and checks no collisions, so the
 // caller must give the seqs following the conversation's last one. It sets
 // the messages' counts (chat.Message.Count) from the head's.
-func (db *DB) ImportMessages(ctx context.Context, ref chat.ConvRef, msgs []chat.Message) error {
+func (db *Messages) ImportMessages(ctx context.Context, ref chat.ConvRef, msgs []chat.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}

@@ -1,8 +1,10 @@
-// Package store is TokenIM's DynamoDB storage. Each domain package declares
-// the interface it needs (users.Store, ...); *DB implements them all. The
+// Package dynamo is TokenIM's DynamoDB storage, one adapter type per
+// aggregate (stores.go). Each domain package declares the interface it
+// needs (users.Store, chat.GroupStore, ...) and each adapter asserts at
+// compile time that it implements it. The
 // key design and every access pattern with its cost is in
 // docs/data-model.md. No method here issues a Scan.
-package store
+package dynamo
 
 import (
 	"errors"
@@ -34,20 +36,19 @@ func TablesFromEnv() Tables {
 	}
 }
 
-// DB is the DynamoDB store.
-type DB struct {
+// base is what every adapter holds: the client and the table names. The
+// helpers shared by several aggregates (batch reads and writes, member
+// items) hang off it.
+type base struct {
 	client *dynamodb.Client
 	t      Tables
 }
 
-// New returns a store over client and tables.
-func New(client *dynamodb.Client, t Tables) *DB { return &DB{client: client, t: t} }
-
 // Client exposes the DynamoDB client (for packages with their own items).
-func (db *DB) Client() *dynamodb.Client { return db.client }
+func (db *base) Client() *dynamodb.Client { return db.client }
 
 // Tables returns the table names.
-func (db *DB) Tables() Tables { return db.t }
+func (db *base) Tables() Tables { return db.t }
 
 // Key attribute names shared by every table.
 const (

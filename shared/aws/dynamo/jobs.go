@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -98,7 +98,7 @@ type chunkItem struct {
 }
 
 // PutJob writes a new job (1 WCU).
-func (db *DB) PutJob(ctx context.Context, j batch.Job) error {
+func (db *Jobs) PutJob(ctx context.Context, j batch.Job) error {
 	item, err := attributevalue.MarshalMap(jobItem{PK: jobPK(j.JobID), SK: jobSK, Kind: string(j.Kind), Format: j.Format,
 		Total: j.Total, Invalid: j.Invalid, Failed: j.Failed, Chunks: j.Chunks, KeyID: j.KeyID,
 		CreatedAt: j.CreatedAt.UnixMilli(), ExpiresAt: j.ExpiresAt.Unix()})
@@ -117,7 +117,7 @@ func (db *DB) PutJob(ctx context.Context, j batch.Job) error {
 }
 
 // GetJob reads a job, strongly consistent (1 RCU).
-func (db *DB) GetJob(ctx context.Context, id string) (batch.Job, error) {
+func (db *Jobs) GetJob(ctx context.Context, id string) (batch.Job, error) {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Jobs, Key: key(jobPK(id), jobSK), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return batch.Job{}, wrap("get job", err)
@@ -134,7 +134,7 @@ func (db *DB) GetJob(ctx context.Context, id string) (batch.Job, error) {
 
 // ChunkStatus reads the job and the chunk's marker in one BatchGetItem
 // (2 RCU); unprocessed keys are retried by batchRead.
-func (db *DB) ChunkStatus(ctx context.Context, jobID string, chunk int) (*batch.Job, bool, error) {
+func (db *Jobs) ChunkStatus(ctx context.Context, jobID string, chunk int) (*batch.Job, bool, error) {
 	var job *batch.Job
 	done := false
 	err := db.batchRead(ctx, "chunk status", map[string]types.KeysAndAttributes{
@@ -165,7 +165,7 @@ func (db *DB) ChunkStatus(ctx context.Context, jobID string, chunk int) (*batch.
 // PutChunkErrors writes validation-error items, up to 25 per BatchWriteItem
 // (1 WCU per KB each); unprocessed items are retried by batchWrite, so
 // none are returned.
-func (db *DB) PutChunkErrors(ctx context.Context, jobID string, lists []batch.ChunkErrors, expires time.Time) ([]batch.ChunkErrors, error) {
+func (db *Jobs) PutChunkErrors(ctx context.Context, jobID string, lists []batch.ChunkErrors, expires time.Time) ([]batch.ChunkErrors, error) {
 	if len(lists) > 25 {
 		return nil, fmt.Errorf("store: put chunk errors: %d items, at most 25", len(lists))
 	}
@@ -188,7 +188,7 @@ func (db *DB) PutChunkErrors(ctx context.Context, jobID string, lists []batch.Ch
 // the marker (condition: absent) and adds the counts to the job (condition:
 // the job exists). 2 WCU per KB of each item: 4 WCU for a chunk without
 // failed rows. It returns false if the marker existed (already counted).
-func (db *DB) CommitChunk(ctx context.Context, c batch.Commit) (bool, error) {
+func (db *Jobs) CommitChunk(ctx context.Context, c batch.Commit) (bool, error) {
 	marker, err := attributevalue.MarshalMap(chunkItem{PK: jobPK(c.JobID), SK: chunkSK(c.Chunk), Created: c.Created, Failed: len(c.Errors),
 		By: c.By, At: c.At.UnixMilli(), Errs: toErrItems(c.Errors), ExpiresAt: c.Expires.Unix()})
 	if err != nil {
@@ -234,7 +234,7 @@ func (db *DB) CommitChunk(ctx context.Context, c batch.Commit) (bool, error) {
 // ErrorsFrom reads the chunk items that hold errors, from chunk from on,
 // in key (= row) order, strongly consistent, until it has at least want
 // errors and reaches the next chunk.
-func (db *DB) ErrorsFrom(ctx context.Context, jobID string, from, want int) ([]batch.ChunkErrors, int, error) {
+func (db *Jobs) ErrorsFrom(ctx context.Context, jobID string, from, want int) ([]batch.ChunkErrors, int, error) {
 	var out []batch.ChunkErrors
 	total := 0
 	var start map[string]types.AttributeValue
@@ -284,7 +284,7 @@ func (db *DB) ErrorsFrom(ctx context.Context, jobID string, from, want int) ([]b
 
 // ReserveRows adds n to the day's row counter unless it would pass max
 // (1 WCU).
-func (db *DB) ReserveRows(ctx context.Context, day string, n, max int, expires time.Time) (bool, error) {
+func (db *Jobs) ReserveRows(ctx context.Context, day string, n, max int, expires time.Time) (bool, error) {
 	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &db.t.Jobs, Key: key(quotaPK, "DAY#"+day),
 		UpdateExpression:          aws.String("ADD #rows :n SET expires_at = :e"),
@@ -302,7 +302,7 @@ func (db *DB) ReserveRows(ctx context.Context, day string, n, max int, expires t
 }
 
 // ReleaseRows gives n rows back to the day's quota (1 WCU).
-func (db *DB) ReleaseRows(ctx context.Context, day string, n int) error {
+func (db *Jobs) ReleaseRows(ctx context.Context, day string, n int) error {
 	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &db.t.Jobs, Key: key(quotaPK, "DAY#"+day),
 		UpdateExpression:          aws.String("ADD #rows :n"),
@@ -318,7 +318,7 @@ func (db *DB) ReleaseRows(ctx context.Context, day string, n int) error {
 
 // AcquireSlot adds jobID to the active-jobs map unless it holds max jobs
 // (1 WCU); on refusal it returns the holders.
-func (db *DB) AcquireSlot(ctx context.Context, jobID string, max int, now time.Time) (bool, map[string]time.Time, error) {
+func (db *Jobs) AcquireSlot(ctx context.Context, jobID string, max int, now time.Time) (bool, map[string]time.Time, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: &db.t.Jobs, Key: key(quotaPK, activeSK),
@@ -366,7 +366,7 @@ func (db *DB) AcquireSlot(ctx context.Context, jobID string, max int, now time.T
 
 // ReleaseSlot removes jobID from the active-jobs map (1 WCU; a no-op if it
 // is not there).
-func (db *DB) ReleaseSlot(ctx context.Context, jobID string) error {
+func (db *Jobs) ReleaseSlot(ctx context.Context, jobID string) error {
 	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &db.t.Jobs, Key: key(quotaPK, activeSK),
 		UpdateExpression:         aws.String("REMOVE jobs.#j"),
@@ -383,7 +383,7 @@ func (db *DB) ReleaseSlot(ctx context.Context, jobID string) error {
 // also when the condition fails). The failed condition returns the existing
 // item, whose job_id tells an earlier delivery of this job from a user that
 // existed before.
-func (db *DB) CreateUserForJob(ctx context.Context, u users.User, jobID string) (batch.Outcome, error) {
+func (db *Jobs) CreateUserForJob(ctx context.Context, u users.User, jobID string) (batch.Outcome, error) {
 	item, err := UserItem(u, jobID)
 	if err != nil {
 		return 0, wrap("marshal user", err)
@@ -417,7 +417,7 @@ func (db *DB) CreateUserForJob(ctx context.Context, u users.User, jobID string) 
 
 // FindUsers reads up to 100 users' job_id in one BatchGetItem (consistent:
 // 1 RCU each); unprocessed keys are retried by batchRead.
-func (db *DB) FindUsers(ctx context.Context, ids []string) (map[string]string, []string, error) {
+func (db *Jobs) FindUsers(ctx context.Context, ids []string) (map[string]string, []string, error) {
 	if len(ids) > 100 {
 		return nil, nil, fmt.Errorf("store: find users: %d ids, at most 100", len(ids))
 	}

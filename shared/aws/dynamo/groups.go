@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/cursor"
 )
 
 // Groups table: a group's head item and its members share the partition
@@ -98,7 +97,7 @@ func decodeMember(m map[string]types.AttributeValue) (chat.Member, error) {
 
 // memberWrites are the two puts that make uid a member: the member item
 // (unless it exists) and the user's conversation entry.
-func (db *DB) memberWrites(gid string, m chat.Member, read chat.ReadMark) ([]types.TransactWriteItem, error) {
+func (db *base) memberWrites(gid string, m chat.Member, read chat.ReadMark) ([]types.TransactWriteItem, error) {
 	mi, err := attributevalue.MarshalMap(memberItem{PK: groupPK(gid), SK: memberPrefix + m.UserID, Role: string(m.Role),
 		Muted: m.Muted, JoinedAt: m.JoinedAt.UnixMilli()})
 	if err != nil {
@@ -121,7 +120,7 @@ func (db *DB) memberWrites(gid string, m chat.Member, read chat.ReadMark) ([]typ
 // one transaction, so a group never exists without its owner; further
 // members follow in transactions of 49 through AddMembers. An existing
 // group id gives group_exists and the existing group.
-func (db *DB) CreateGroup(ctx context.Context, g chat.Group, members []chat.Member) (*chat.Group, error) {
+func (db *Groups) CreateGroup(ctx context.Context, g chat.Group, members []chat.Member) (*chat.Group, error) {
 	gi, err := attributevalue.MarshalMap(groupItem{PK: groupPK(g.GroupID), SK: groupSK, Name: g.Name, AvatarURL: g.AvatarURL,
 		Metadata: g.Metadata, Owner: g.OwnerID, CreatedAt: g.CreatedAt.UnixMilli(), UpdatedAt: g.UpdatedAt.UnixMilli(),
 		IdemKey: g.IdempotencyKey})
@@ -193,7 +192,7 @@ func cancelReasons(err error) []types.CancellationReason {
 // not dissolved. read starts each new member's read position. A member
 // that appeared concurrently cancels its chunk with chat.ErrConflict (the
 // caller re-reads and retries); a full group gives member_limit.
-func (db *DB) AddMembers(ctx context.Context, gid string, members []chat.Member, max int, read chat.ReadMark) error {
+func (db *Groups) AddMembers(ctx context.Context, gid string, members []chat.Member, max int, read chat.ReadMark) error {
 	per := (maxTxItems - 1) / 2
 	for start := 0; start < len(members); start += per {
 		chunk := members[start:min(start+per, len(members))]
@@ -235,7 +234,7 @@ func (db *DB) AddMembers(ctx context.Context, gid string, members []chat.Member,
 }
 
 // GetGroup reads a group head (consistent). A missing group is nil.
-func (db *DB) GetGroup(ctx context.Context, gid string) (*chat.Group, error) {
+func (db *Groups) GetGroup(ctx context.Context, gid string) (*chat.Group, error) {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, wrap("get group", err)
@@ -249,7 +248,7 @@ func (db *DB) GetGroup(ctx context.Context, gid string) (*chat.Group, error) {
 
 // GetMembers reads the memberships of uids in gid (consistent; BatchGetItem
 // of up to 100 keys per request). Non-members are absent from the map.
-func (db *DB) GetMembers(ctx context.Context, gid string, uids []string) (map[string]chat.Member, error) {
+func (db *Groups) GetMembers(ctx context.Context, gid string, uids []string) (map[string]chat.Member, error) {
 	keys := make([]map[string]types.AttributeValue, 0, len(uids))
 	seen := map[string]bool{}
 	for _, u := range uids {
@@ -272,7 +271,7 @@ func (db *DB) GetMembers(ctx context.Context, gid string, uids []string) (map[st
 
 // batchGet reads keys of one table, 100 per request, strongly consistent,
 // retrying unprocessed keys (bounded). proj, if set, is a projection.
-func (db *DB) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue, proj string, each func(map[string]types.AttributeValue) error) error {
+func (db *base) batchGet(ctx context.Context, table string, keys []map[string]types.AttributeValue, proj string, each func(map[string]types.AttributeValue) error) error {
 	for start := 0; start < len(keys); start += 100 {
 		ka := types.KeysAndAttributes{Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true)}
 		if proj != "" {
@@ -289,7 +288,7 @@ func (db *DB) batchGet(ctx context.Context, table string, keys []map[string]type
 }
 
 // MissingUsers returns the ids in ids that are not users (consistent).
-func (db *DB) MissingUsers(ctx context.Context, ids []string) ([]string, error) {
+func (db *Groups) MissingUsers(ctx context.Context, ids []string) ([]string, error) {
 	keys := make([]map[string]types.AttributeValue, 0, len(ids))
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -322,7 +321,7 @@ func (db *DB) MissingUsers(ctx context.Context, ids []string) ([]string, error) 
 // the member count, in one transaction. The delete is conditioned on the
 // role the caller checked, so a concurrent promotion cannot be bypassed
 // (chat.ErrConflict); a non-member is not_found.
-func (db *DB) RemoveMember(ctx context.Context, gid, uid string, role chat.Role) error {
+func (db *Groups) RemoveMember(ctx context.Context, gid, uid string, role chat.Role) error {
 	_, err := db.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &db.t.Groups, Key: memberKey(gid, uid), ConditionExpression: aws.String("#r = :r"),
 			ExpressionAttributeNames: map[string]string{"#r": "role"}, ExpressionAttributeValues: map[string]types.AttributeValue{":r": str(string(role))}}},
@@ -341,7 +340,7 @@ func (db *DB) RemoveMember(ctx context.Context, gid, uid string, role chat.Role)
 
 // UpdateMember sets role and/or muted on a member whose role is still
 // expect (chat.ErrConflict otherwise). 1 WCU.
-func (db *DB) UpdateMember(ctx context.Context, gid, uid string, expect chat.Role, role *chat.Role, muted *bool) (chat.Member, error) {
+func (db *Groups) UpdateMember(ctx context.Context, gid, uid string, expect chat.Role, role *chat.Role, muted *bool) (chat.Member, error) {
 	var set []string
 	vals := map[string]types.AttributeValue{":e": str(string(expect))}
 	if role != nil {
@@ -367,7 +366,7 @@ func (db *DB) UpdateMember(ctx context.Context, gid, uid string, expect chat.Rol
 // TransferOwner makes to the owner and from an admin, in one transaction
 // conditioned on from still owning the group and to being a member: a
 // group never has zero or two owners.
-func (db *DB) TransferOwner(ctx context.Context, gid, from, to string, now time.Time) error {
+func (db *Groups) TransferOwner(ctx context.Context, gid, from, to string, now time.Time) error {
 	names := map[string]string{"#r": "role"}
 	_, err := db.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK), UpdateExpression: aws.String("SET #o = :to, updated_at = :now"),
@@ -390,7 +389,7 @@ func (db *DB) TransferOwner(ctx context.Context, gid, from, to string, now time.
 }
 
 // UpdateGroup applies a patch to a live group; 1 WCU. nil fields stay.
-func (db *DB) UpdateGroup(ctx context.Context, gid string, p chat.GroupPatch, now time.Time) (chat.Group, error) {
+func (db *Groups) UpdateGroup(ctx context.Context, gid string, p chat.GroupPatch, now time.Time) (chat.Group, error) {
 	upd := newProfileUpdate(now)
 	upd.str("name", p.Name)
 	upd.str("avatar_url", p.AvatarURL)
@@ -414,7 +413,7 @@ func (db *DB) UpdateGroup(ctx context.Context, gid string, p chat.GroupPatch, no
 // never reused) and closes its conversation, in one transaction (4 WCU),
 // so no send or read can see a half-dissolved group. It reports whether
 // this call dissolved it (false: it already was).
-func (db *DB) DissolveGroup(ctx context.Context, gid string, now time.Time) (bool, error) {
+func (db *Groups) DissolveGroup(ctx context.Context, gid string, now time.Time) (bool, error) {
 	_, err := db.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK), UpdateExpression: aws.String("SET dissolved = :t, updated_at = :now"),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(dissolved)"),
@@ -434,7 +433,7 @@ func (db *DB) DissolveGroup(ctx context.Context, gid string, now time.Time) (boo
 // PurgeMembers deletes a dissolved group's member items and the members'
 // conversation entries (BatchWriteItem, 25 per request, 1 WCU each). It is
 // clean-up only: a dissolved group is already invisible through its head.
-func (db *DB) PurgeMembers(ctx context.Context, gid string) ([]string, error) {
+func (db *Groups) PurgeMembers(ctx context.Context, gid string) ([]string, error) {
 	var start map[string]types.AttributeValue
 	var ids []string
 	for page := 0; page < 10000; page++ {
@@ -465,7 +464,7 @@ type writeReq struct {
 	key   map[string]types.AttributeValue
 }
 
-func (db *DB) batchDelete(ctx context.Context, reqs []writeReq) error {
+func (db *base) batchDelete(ctx context.Context, reqs []writeReq) error {
 	if len(reqs) == 0 {
 		return nil
 	}
@@ -478,23 +477,28 @@ func (db *DB) batchDelete(ctx context.Context, reqs []writeReq) error {
 
 // ListMembers pages through a group's members in user id order
 // (eventually consistent Query: 0.5 RCU per 4 KB).
-func (db *DB) ListMembers(ctx context.Context, gid string, limit int, page cursor.Page) ([]chat.Member, cursor.Page, error) {
+func (db *Groups) ListMembers(ctx context.Context, gid string, limit int, page []byte) ([]chat.Member, []byte, error) {
+	_, start, err := decodePage(page)
+	if err != nil {
+		return nil, nil, err
+	}
 	out, err := db.client.Query(ctx, &dynamodb.QueryInput{TableName: &db.t.Groups, KeyConditionExpression: aws.String("pk = :p AND begins_with(sk, :m)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(groupPK(gid)), ":m": str(memberPrefix)},
-		ExclusiveStartKey:         page.Key, Limit: aws.Int32(int32(limit))})
+		ExclusiveStartKey:         start, Limit: aws.Int32(int32(limit))})
 	if err != nil {
-		return nil, cursor.Page{}, wrap("list members", err)
+		return nil, nil, wrap("list members", err)
 	}
 	list := make([]chat.Member, 0, len(out.Items))
 	for _, it := range out.Items {
 		m, err := decodeMember(it)
 		if err != nil {
-			return nil, cursor.Page{}, err
+			return nil, nil, err
 		}
 		list = append(list, m)
 	}
-	return list, cursor.Page{Key: out.LastEvaluatedKey}, nil
+	if len(out.LastEvaluatedKey) == 0 {
+		return list, nil, nil
+	}
+	next, err := encodePage(0, out.LastEvaluatedKey)
+	return list, next, err
 }
-
-// *DB is chat's store.
-var _ chat.Store = (*DB)(nil)

@@ -1,8 +1,7 @@
-package store
+package dynamo
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"strconv"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/tokenim/tokenim/shared/cursor"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
@@ -88,7 +86,7 @@ func DecodeUserItem(m map[string]types.AttributeValue) (users.User, string, erro
 }
 
 // PutUserIfAbsent writes u with attribute_not_exists; 1 WCU.
-func (db *DB) PutUserIfAbsent(ctx context.Context, u users.User) (*users.User, error) {
+func (db *Users) PutUserIfAbsent(ctx context.Context, u users.User) (*users.User, error) {
 	item, err := attributevalue.MarshalMap(toUserItem(u))
 	if err != nil {
 		return nil, wrap("marshal user", err)
@@ -116,7 +114,7 @@ func (db *DB) PutUserIfAbsent(ctx context.Context, u users.User) (*users.User, e
 
 // GetUser reads a user (strongly consistent: a just-created user is
 // visible). 1 RCU.
-func (db *DB) GetUser(ctx context.Context, id string) (users.User, error) {
+func (db *Users) GetUser(ctx context.Context, id string) (users.User, error) {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Users, Key: UserKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return users.User{}, wrap("get user", err)
@@ -133,7 +131,7 @@ func (db *DB) GetUser(ctx context.Context, id string) (users.User, error) {
 
 // UserGen returns a user's generation, or 0 if the user does not exist.
 // Strongly consistent so a deleted user's token fails at once: 1 RCU.
-func (db *DB) UserGen(ctx context.Context, id string) (int64, error) {
+func (db *Users) UserGen(ctx context.Context, id string) (int64, error) {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Users, Key: UserKey(id),
 		ProjectionExpression: aws.String("gen"), ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -152,7 +150,7 @@ func (db *DB) UserGen(ctx context.Context, id string) (int64, error) {
 }
 
 // UpdateProfile applies patch to an existing user; 1 WCU.
-func (db *DB) UpdateProfile(ctx context.Context, id string, p users.Patch, now time.Time) (users.User, error) {
+func (db *Users) UpdateProfile(ctx context.Context, id string, p users.Patch, now time.Time) (users.User, error) {
 	upd := newProfileUpdate(now)
 	upd.str("nickname", p.Nickname)
 	upd.str("avatar_url", p.AvatarURL)
@@ -185,7 +183,7 @@ func (db *DB) UpdateProfile(ctx context.Context, id string, p users.Patch, now t
 // write creates the item exactly when gen ends up equal to w.Gen. With an
 // idempotency key the write is conditional on the key not being the last
 // one applied; if it is, nothing is written and the stored user returns.
-func (db *DB) UpsertUser(ctx context.Context, w users.UpsertWrite) (users.Upserted, error) {
+func (db *Users) UpsertUser(ctx context.Context, w users.UpsertWrite) (users.Upserted, error) {
 	upd := newProfileUpdate(w.Now)
 	upd.str("nickname", w.Patch.Nickname)
 	upd.str("avatar_url", w.Patch.AvatarURL)
@@ -230,7 +228,7 @@ func (db *DB) UpsertUser(ctx context.Context, w users.UpsertWrite) (users.Upsert
 }
 
 // DeleteUser removes a user; not_found if absent. 1 WCU.
-func (db *DB) DeleteUser(ctx context.Context, id string) (users.User, error) {
+func (db *Users) DeleteUser(ctx context.Context, id string) (users.User, error) {
 	out, err := db.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &db.t.Users, Key: UserKey(id),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
@@ -249,18 +247,13 @@ func (db *DB) DeleteUser(ctx context.Context, id string) (users.User, error) {
 	return u, nil
 }
 
-// ListUsers queries the shards in order, resuming at page. The cursor
+// ListUsers queries the shards in order, resuming at page. The page token
 // carries the shard index and DynamoDB's start key within it.
-func (db *DB) ListUsers(ctx context.Context, limit int, page cursor.Page) ([]users.User, cursor.Page, error) {
-	shard := 0
-	if s, ok := page.Extra["shard"]; ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n >= UserShards {
-			return nil, cursor.Page{}, fmt.Errorf("store: bad shard in cursor")
-		}
-		shard = n
+func (db *Users) ListUsers(ctx context.Context, limit int, page []byte) ([]users.User, []byte, error) {
+	shard, start, err := decodePage(page)
+	if err != nil || shard < 0 || shard >= UserShards {
+		return nil, nil, errBadPage
 	}
-	start := page.Key
 	var out []users.User
 	for shard < UserShards {
 		res, err := db.client.Query(ctx, &dynamodb.QueryInput{
@@ -271,12 +264,12 @@ func (db *DB) ListUsers(ctx context.Context, limit int, page cursor.Page) ([]use
 			Limit:                     aws.Int32(int32(limit - len(out))),
 		})
 		if err != nil {
-			return nil, cursor.Page{}, wrap("list users", err)
+			return nil, nil, wrap("list users", err)
 		}
 		for _, it := range res.Items {
 			u, err := decodeUser(it)
 			if err != nil {
-				return nil, cursor.Page{}, wrap("decode user", err)
+				return nil, nil, wrap("decode user", err)
 			}
 			out = append(out, u)
 		}
@@ -289,14 +282,15 @@ func (db *DB) ListUsers(ctx context.Context, limit int, page cursor.Page) ([]use
 		}
 	}
 	if shard >= UserShards {
-		return out, cursor.Page{}, nil
+		return out, nil, nil
 	}
-	return out, cursor.Page{Key: start, Extra: map[string]string{"shard": strconv.Itoa(shard)}}, nil
+	next, err := encodePage(shard, start)
+	return out, next, err
 }
 
 // ClaimIdempotencyKey stores scope/key -> fingerprint unless present and
 // returns the existing fingerprint if it was. Items expire by TTL. 1 WCU.
-func (db *DB) ClaimIdempotencyKey(ctx context.Context, scope, k, fp string, ttl time.Duration) (string, error) {
+func (db *Users) ClaimIdempotencyKey(ctx context.Context, scope, k, fp string, ttl time.Duration) (string, error) {
 	item := key("IDEM#"+scope+"#"+k, "IDEM")
 	item["fp"] = &types.AttributeValueMemberS{Value: fp}
 	item["expires_at"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(ttl).Unix(), 10)}

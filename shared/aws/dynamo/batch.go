@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -22,7 +22,7 @@ const maxBatchAttempts = 8
 
 // batchRead runs BatchGetItem for req (at most 100 keys in all) and calls
 // each for every item returned; an error from each stops the read.
-func (db *DB) batchRead(ctx context.Context, op string, req map[string]types.KeysAndAttributes, each func(table string, item map[string]types.AttributeValue) error) error {
+func (db *base) batchRead(ctx context.Context, op string, req map[string]types.KeysAndAttributes, each func(table string, item map[string]types.AttributeValue) error) error {
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt >= maxBatchAttempts {
 			return wrap(op, errors.New("unprocessed keys after retries"))
@@ -49,7 +49,7 @@ func (db *DB) batchRead(ctx context.Context, op string, req map[string]types.Key
 }
 
 // batchWrite runs BatchWriteItem for items (at most 25 requests in all).
-func (db *DB) batchWrite(ctx context.Context, op string, items map[string][]types.WriteRequest) error {
+func (db *base) batchWrite(ctx context.Context, op string, items map[string][]types.WriteRequest) error {
 	for attempt := 0; len(items) > 0; attempt++ {
 		if attempt >= maxBatchAttempts {
 			return wrap(op, errors.New("unprocessed items after retries"))

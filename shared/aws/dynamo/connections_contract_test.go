@@ -1,4 +1,4 @@
-package store_test
+package dynamo_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 func TestConnectionsContract(t *testing.T) {
 	storetest.ConnectionsStore(t, func(t *testing.T) storetest.Connections {
 		db := contractDB(t)
-		return storetest.Connections{Store: db, AddMembers: func(t *testing.T, gid string, uids ...string) {
+		return storetest.Connections{Store: db.Connections, AddMembers: func(t *testing.T, gid string, uids ...string) {
 			t.Helper()
 			now := time.Now().UTC()
 			members := make([]chat.Member, len(uids))
@@ -20,7 +20,7 @@ func TestConnectionsContract(t *testing.T) {
 				members[i] = chat.Member{GroupID: gid, UserID: u, Role: chat.RoleMember, JoinedAt: now}
 			}
 			members[0].Role = chat.RoleOwner
-			if _, err := db.CreateGroup(context.Background(), chat.Group{GroupID: gid, OwnerID: uids[0], ConversationID: chat.GroupConversationID(gid), CreatedAt: now, UpdatedAt: now}, members); err != nil {
+			if _, err := db.Groups.CreateGroup(context.Background(), chat.Group{GroupID: gid, OwnerID: uids[0], ConversationID: chat.GroupConversationID(gid), CreatedAt: now, UpdatedAt: now}, members); err != nil {
 				t.Fatal(err)
 			}
 		}}

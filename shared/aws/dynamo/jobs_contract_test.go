@@ -1,4 +1,4 @@
-package store_test
+package dynamo_test
 
 import (
 	"testing"
@@ -8,5 +8,5 @@ import (
 )
 
 func TestJobsContract(t *testing.T) {
-	storetest.JobsStore(t, func(t *testing.T) batch.Store { return contractDB(t) })
+	storetest.JobsStore(t, func(t *testing.T) batch.Store { return contractDB(t).Jobs })
 }

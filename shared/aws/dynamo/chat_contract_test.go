@@ -1,4 +1,4 @@
-package store_test
+package dynamo_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
-	"github.com/tokenim/tokenim/shared/store"
 	"github.com/tokenim/tokenim/shared/storetest"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
@@ -17,11 +17,14 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // chatDB is the DynamoDB chat store plus the users the contract needs.
-type chatDB struct{ *store.DB }
+type chatDB struct {
+	dynamo.Chat
+	users *dynamo.Users
+}
 
 func (db chatDB) AddUsers(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
-		if _, err := db.PutUserIfAbsent(ctx, users.User{UserID: id}); err != nil {
+		if _, err := db.users.PutUserIfAbsent(ctx, users.User{UserID: id}); err != nil {
 			return err
 		}
 	}
@@ -32,7 +35,8 @@ func (db chatDB) AddUsers(ctx context.Context, ids ...string) error {
 // emulator); every test uses fresh ids, so one set of tables serves all.
 func TestChatContract(t *testing.T) {
 	env := testenv.Get(t)
-	db := chatDB{env.DB(env.Cfg)}
+	stores := env.DB(env.Cfg)
+	db := chatDB{Chat: stores.Chat, users: stores.Users}
 	var opts []storetest.ChatOption
 	if isMoto(t) {
 		opts = append(opts, storetest.OnMoto())

@@ -1,4 +1,4 @@
-package store
+package dynamo
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type credItem struct {
 }
 
 // PutCredential stores a new credential (never overwriting one).
-func (db *DB) PutCredential(ctx context.Context, c auth.Credential) error {
+func (db *Credentials) PutCredential(ctx context.Context, c auth.Credential) error {
 	item, err := attributevalue.MarshalMap(credItem{PK: "CRED#" + c.KeyID, SK: "CRED", Credential: c})
 	if err != nil {
 		return wrap("marshal credential", err)
@@ -33,7 +33,7 @@ func (db *DB) PutCredential(ctx context.Context, c auth.Credential) error {
 }
 
 // GetCredential returns the credential or nil if the key id is unknown.
-func (db *DB) GetCredential(ctx context.Context, keyID string) (*auth.Credential, error) {
+func (db *Credentials) GetCredential(ctx context.Context, keyID string) (*auth.Credential, error) {
 	out, err := db.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &db.t.Users, Key: key("CRED#"+keyID, "CRED"), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, wrap("get credential", err)
