@@ -1,6 +1,8 @@
 module github.com/tokenim/tokenim
 
-go 1.26
+go 1.26.0
+
+require github.com/go-json-experiment/json v1.27.2
 
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
@@ -27,7 +29,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.3 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.8 // indirect
 	github.com/aws/smithy-go v1.28.8 // indirect
-	github.com/go-json-experiment/json v1.27.2
+	github.com/caarlos0/env/v11 v11.4.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	golang.org/x/time v0.15.0 // indirect

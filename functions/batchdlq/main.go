@@ -13,8 +13,9 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "batchdlq")
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{}), Groups: a.DB}
+	cfg := newConfig()
+	a := app.Load(ctx, "batchdlq", cfg)
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, cfg.Chat.Config(), chat.Options{}), Groups: a.DB}
 	p := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
 	lambda.Start(NewHandler(p, a.Log))
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -17,10 +16,11 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "jobs")
-	queue := sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("BATCH_QUEUE_URL"))
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), Groups: a.DB}
+	cfg := newConfig()
+	a := app.Load(ctx, "jobs", cfg)
+	queue := sqsqueue.New(sqs.NewFromConfig(a.AWS), cfg.BatchQueueURL)
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, cfg.Realtime, a.Log)}), Groups: a.DB}
 	proc := batch.NewProcessor(a.DB, a.Log, batch.ProcessorOptions{Groups: groups})
-	h := NewHandler(batch.NewService(a.DB, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), a.Log)
+	h := NewHandler(batch.NewService(a.DB, queue, proc, a.Cursors, cfg.Batch.Config(), a.Log), a.Log)
 	lambda.Start(h.Handle)
 }

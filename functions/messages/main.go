@@ -12,7 +12,8 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "messages")
-	h := NewHandler(chat.NewService(a.DB, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, a.Log)}), a.Log)
+	cfg := newConfig()
+	a := app.Load(ctx, "messages", cfg)
+	h := NewHandler(chat.NewService(a.DB, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB, cfg.Realtime, a.Log)}), a.Log)
 	lambda.Start(h.Handle)
 }

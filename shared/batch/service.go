@@ -19,7 +19,6 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
 	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/users"
@@ -51,15 +50,6 @@ const (
 	// reclaimed. Every queued chunk ends within 5 deliveries x 6 minutes.
 	StallAfter = time.Hour
 )
-
-// ConfigFromEnv reads the limits from the environment.
-func ConfigFromEnv() Config {
-	return Config{
-		MaxActiveJobs: config.Int("BATCH_MAX_ACTIVE_JOBS", DefaultMaxActiveJobs),
-		MaxRowsPerDay: config.Int("BATCH_MAX_ROWS_PER_DAY", DefaultMaxRowsPerDay),
-		InlineMaxRows: config.Int("BATCH_INLINE_MAX_ROWS", InlineMaxRows),
-	}
-}
 
 // Service holds the batch use cases behind the REST routes.
 type Service struct {
