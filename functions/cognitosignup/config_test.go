@@ -6,4 +6,6 @@ import (
 	"github.com/tokenim/tokenim/shared/app/apptest"
 )
 
-func TestConfigMatchesTemplate(t *testing.T) { apptest.CheckTemplateEnv(t, "CognitoSignupFunction", newConfig()) }
+func TestConfigMatchesTemplate(t *testing.T) {
+	apptest.CheckTemplateEnv(t, "CognitoSignupFunction", newConfig())
+}
