@@ -13,7 +13,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "authorizer")
+	a := app.Load(ctx, "authorizer", newConfig())
 	h := NewHandler(auth.NewService(a.Tokens, a.DB.Credentials, a.DB.Users), a.Log)
 	lambda.Start(h.Handle)
 }

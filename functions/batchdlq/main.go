@@ -13,8 +13,9 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "batchdlq")
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{}), Groups: a.DB.Groups}
+	cfg := newConfig()
+	a := app.Load(ctx, "batchdlq", cfg)
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{}), Groups: a.DB.Groups}
 	p := batch.NewProcessor(a.DB.Jobs, a.Log, batch.ProcessorOptions{Groups: groups})
 	lambda.Start(NewHandler(p, a.Log))
 }

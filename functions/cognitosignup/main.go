@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -17,8 +16,9 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.LoadStore(ctx, "cognitosignup")
-	queue := signup.SenderQueue{Sender: sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("SIGNUP_QUEUE_URL"))}
-	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), queue, a.Log, signup.OptionsFromEnv())
+	cfg := newConfig()
+	a := app.LoadStore(ctx, "cognitosignup", cfg)
+	queue := signup.SenderQueue{Sender: sqsqueue.New(sqs.NewFromConfig(a.AWS), cfg.SignupQueueURL)}
+	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), queue, a.Log, signup.Options{Mapping: cfg.Signup.Mapping(), MetricsNamespace: cfg.MetricsNamespace})
 	lambda.Start(NewHandler(svc, a.Log).Handle)
 }

@@ -13,6 +13,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "fanout")
-	lambda.Start(NewHandler(app.Notifier(a.AWS, a.DB.Connections, a.Log), a.Log))
+	cfg := newConfig()
+	a := app.Load(ctx, "fanout", cfg)
+	lambda.Start(NewHandler(app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log), a.Log))
 }

@@ -12,7 +12,8 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "groups")
-	h := NewHandler(chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, a.Log)}), a.Log)
+	cfg := newConfig()
+	a := app.Load(ctx, "groups", cfg)
+	h := NewHandler(chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log)}), a.Log)
 	lambda.Start(h.Handle)
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -18,10 +17,11 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "jobs")
-	queue := sqsqueue.New(sqs.NewFromConfig(a.AWS), os.Getenv("BATCH_QUEUE_URL"))
-	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, a.Log)}), Groups: a.DB.Groups}
+	cfg := newConfig()
+	a := app.Load(ctx, "jobs", cfg)
+	queue := sqsqueue.New(sqs.NewFromConfig(a.AWS), cfg.BatchQueueURL)
+	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log)}), Groups: a.DB.Groups}
 	proc := batch.NewProcessor(a.DB.Jobs, a.Log, batch.ProcessorOptions{Groups: groups})
-	h := NewHandler(batch.NewService(a.DB.Jobs, queue, proc, a.Cursors, batch.ConfigFromEnv(), a.Log), verify.New(a.DB.Jobs, a.DB.Groups), a.Log)
+	h := NewHandler(batch.NewService(a.DB.Jobs, queue, proc, a.Cursors, cfg.Batch.Config(), a.Log), verify.New(a.DB.Jobs, a.DB.Groups), a.Log)
 	lambda.Start(h.Handle)
 }

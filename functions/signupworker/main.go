@@ -14,8 +14,9 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.LoadStore(ctx, "signupworker")
+	cfg := newConfig()
+	a := app.LoadStore(ctx, "signupworker", cfg)
 	// Retries never queue again: SQS redelivers the message itself.
-	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), nil, a.Log, signup.OptionsFromEnv())
+	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), nil, a.Log, signup.Options{MetricsNamespace: cfg.MetricsNamespace})
 	lambda.Start(NewHandler(svc, a.Log))
 }

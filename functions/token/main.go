@@ -12,19 +12,19 @@ import (
 	"github.com/tokenim/tokenim/shared/app"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/idtoken"
-	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "token")
-	v, err := idtoken.New(idtoken.ConfigFromEnv(a.Log))
+	cfg := newConfig()
+	a := app.Load(ctx, "token", cfg)
+	v, err := idtoken.New(cfg.Cognito.Config(a.Log))
 	if err != nil {
 		a.Log.Error("init failed", "step", "cognito id-token verifier", "err", err.Error())
 		os.Exit(1)
 	}
-	ex := Exchange{Verifier: v, Users: users.NewService(a.DB.Users, a.Cursors, nil), Mapping: signup.MappingFromEnv()}
+	ex := Exchange{Verifier: v, Users: users.NewService(a.DB.Users, a.Cursors, nil), Mapping: cfg.Signup.Mapping()}
 	h := NewHandler(auth.NewService(a.Tokens, a.DB.Credentials, a.DB.Users), ex, a.Log)
 	lambda.Start(h.Handle)
 }

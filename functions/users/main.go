@@ -12,10 +12,11 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "users")
+	cfg := newConfig()
+	a := app.Load(ctx, "users", cfg)
 	svc := users.NewService(a.DB.Users, a.Cursors, nil)
 	// A deleted user's sockets close at once (its tokens already stop working).
-	svc.OnDelete(app.Notifier(a.AWS, a.DB.Connections, a.Log).CloseUser)
+	svc.OnDelete(app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log).CloseUser)
 	h := NewHandler(svc, a.Log)
 	lambda.Start(h.Handle)
 }

@@ -13,9 +13,10 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a := app.Load(ctx, "websocket")
-	rt := app.Notifier(a.AWS, a.DB.Connections, a.Log)
-	svc := chat.NewService(a.DB.Chat, a.Cursors, chat.ConfigFromEnv(), chat.Options{Notifier: rt})
+	cfg := newConfig()
+	a := app.Load(ctx, "websocket", cfg)
+	rt := app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log)
+	svc := chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: rt})
 	h := NewHandler(a.DB.Connections, rt, svc, a.Log)
 	lambda.Start(h.Handle)
 }

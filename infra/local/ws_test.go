@@ -50,8 +50,8 @@ func TestWebSocket(t *testing.T) {
 
 	t.Run("env points at the local gateway", func(t *testing.T) {
 		env := s.Env["WebSocketFunction"]
-		if env["WEBSOCKET_URL"] != strings.Replace(s.WebSocketURL, "ws://", "ws://", 1)+"/prod" {
-			t.Errorf("WEBSOCKET_URL = %q (gateway %s)", env["WEBSOCKET_URL"], s.WebSocketURL)
+		if env["WS_MANAGEMENT_ENDPOINT"] != strings.Replace(s.WebSocketURL, "ws://", "http://", 1)+"/prod" {
+			t.Errorf("WS_MANAGEMENT_ENDPOINT = %q (gateway %s)", env["WS_MANAGEMENT_ENDPOINT"], s.WebSocketURL)
 		}
 		if env["CONNECTIONS_TABLE"] != s.Resources.Tables["ConnectionsTable"] {
 			t.Errorf("CONNECTIONS_TABLE = %q", env["CONNECTIONS_TABLE"])

@@ -1,6 +1,7 @@
 // Package app builds what every function needs once per cold start: the
-// logger, the AWS configuration, the store and the keys. A function's
-// main.go calls Load and then wires its own service and handler.
+// function's typed configuration (config.go), the logger, the AWS
+// configuration, the store and the keys. A function's main.go declares its
+// configuration, calls Load and then wires its own service and handler.
 package app
 
 import (
@@ -16,7 +17,6 @@ import (
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
-	"github.com/tokenim/tokenim/shared/logging"
 )
 
 // App is the shared dependencies of a function.
@@ -28,11 +28,12 @@ type App struct {
 	Cursors *cursor.Codec
 }
 
-// Load builds the dependencies. On failure it logs and exits: this runs
-// during INIT, where failing fast makes Lambda report the init error.
-func Load(ctx context.Context, function string) *App {
-	a := LoadStore(ctx, function)
-	if err := a.loadKeys(ctx); err != nil {
+// Load reads cfg from the environment and builds the dependencies. On
+// failure it logs and exits: this runs during INIT, where failing fast
+// makes Lambda report the init error.
+func Load(ctx context.Context, function string, cfg KeyedEnv) *App {
+	a := LoadStore(ctx, function, cfg)
+	if err := a.loadKeys(ctx, cfg.appKeys()); err != nil {
 		os.Exit(1) // loadKeys has logged why
 	}
 	return a
@@ -41,12 +42,12 @@ func Load(ctx context.Context, function string) *App {
 // loadKeys reads the signing key (a network call, bounded by
 // config.SigningKey) and derives the token and cursor keys. On failure it
 // has logged one line naming the step and the dependency.
-func (a *App) loadKeys(ctx context.Context) error {
-	key, err := config.SigningKey(ctx, a.AWS)
+func (a *App) loadKeys(ctx context.Context, k *Keys) error {
+	key, err := config.SigningKey(ctx, a.AWS, k.SigningKeySecretARN)
 	if err != nil {
 		return logFailure(a.Log, "load signing key", config.SigningKeyDependency, err)
 	}
-	a.Tokens, a.Cursors, err = config.Keys(key)
+	a.Tokens, a.Cursors, err = config.Keys(key, k.issuer())
 	if err != nil {
 		return logFailure(a.Log, "derive keys", "", err)
 	}
@@ -57,14 +58,14 @@ func (a *App) loadKeys(ctx context.Context) error {
 // functions that neither issue tokens nor page with cursors (the sign-up
 // trigger: no Secrets Manager call in its cold start, which counts
 // against Cognito's 5-second limit, and no permission to read the key).
-func LoadStore(ctx context.Context, function string) *App {
-	log := logging.New(function)
+func LoadStore(ctx context.Context, function string, env Env) *App {
+	log := loadEnv(function, env)
 	cfg, err := awsclient.Load(ctx)
 	if err != nil {
 		_ = logFailure(log, "load aws config", "", err)
 		os.Exit(1)
 	}
-	return &App{Log: log, AWS: cfg, DB: dynamo.New(dynamodb.NewFromConfig(cfg), dynamo.TablesFromEnv())}
+	return &App{Log: log, AWS: cfg, DB: dynamo.New(dynamodb.NewFromConfig(cfg), env.appBase().Tables.store())}
 }
 
 // logFailure writes the one line a failed init leaves: the step, the

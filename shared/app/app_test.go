@@ -43,7 +43,6 @@ func TestLoadKeysReportsDependency(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv("SIGNING_KEY_SECRET_ARN", c.arn)
 			var logs bytes.Buffer
 			a := &App{Log: logging.NewTo(&logs, "token"), AWS: aws.Config{
 				Region:       "us-east-1",
@@ -51,7 +50,7 @@ func TestLoadKeysReportsDependency(t *testing.T) {
 				BaseEndpoint: aws.String(srv.URL),
 			}}
 			start := time.Now()
-			err := a.loadKeys(context.Background())
+			err := a.loadKeys(context.Background(), &Keys{SigningKeySecretARN: c.arn})
 			took := time.Since(start)
 			if err == nil {
 				t.Fatal("loadKeys succeeded without a signing key")

@@ -2,7 +2,6 @@ package app
 
 import (
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -13,12 +12,12 @@ import (
 )
 
 // Notifier wires a realtime notifier the way every function does: the
-// management API at WS_MANAGEMENT_ENDPOINT, the fan-out queue at
-// FANOUT_QUEUE_URL (none: large groups are pushed inline).
-func Notifier(cfg aws.Config, s realtime.Store, log *slog.Logger) *realtime.Notifier {
+// management API at rt.ManagementEndpoint, the fan-out queue at
+// rt.FanoutQueueURL (none: large groups are pushed inline).
+func Notifier(cfg aws.Config, s realtime.Store, rt Realtime, log *slog.Logger) *realtime.Notifier {
 	var q realtime.Queue
-	if url := os.Getenv("FANOUT_QUEUE_URL"); url != "" {
-		q = realtime.NewJobQueue(sqsqueue.New(sqs.NewFromConfig(cfg), url))
+	if rt.FanoutQueueURL != "" {
+		q = realtime.NewJobQueue(sqsqueue.New(sqs.NewFromConfig(cfg), rt.FanoutQueueURL))
 	}
-	return realtime.NewNotifier(s, apigw.New(cfg, os.Getenv("WS_MANAGEMENT_ENDPOINT")), q, realtime.ConfigFromEnv(), log)
+	return realtime.NewNotifier(s, apigw.New(cfg, rt.ManagementEndpoint), q, rt.Config(), log)
 }

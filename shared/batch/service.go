@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
 )
 
@@ -34,15 +33,6 @@ const (
 	// reclaimed. Every queued chunk ends within 5 deliveries x 6 minutes.
 	StallAfter = time.Hour
 )
-
-// ConfigFromEnv reads the limits from the environment.
-func ConfigFromEnv() Config {
-	return Config{
-		MaxActiveJobs: config.Int("BATCH_MAX_ACTIVE_JOBS", DefaultMaxActiveJobs),
-		MaxRowsPerDay: config.Int("BATCH_MAX_ROWS_PER_DAY", DefaultMaxRowsPerDay),
-		InlineMaxRows: config.Int("BATCH_INLINE_MAX_ROWS", InlineMaxRows),
-	}
-}
 
 // Service holds the batch use cases behind the REST routes.
 type Service struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
 )
 
@@ -85,15 +84,6 @@ func NewService(s Store, c *cursor.Codec, cfg Config, opt Options) *Service {
 		svc.now = time.Now
 	}
 	return svc
-}
-
-// ConfigFromEnv reads MAX_GROUP_MEMBERS and RECALL_WINDOW_SECONDS (set by
-// template.yaml); unset values take the defaults.
-func ConfigFromEnv() Config {
-	return Config{
-		MaxGroupMembers: config.Int("MAX_GROUP_MEMBERS", DefaultMaxGroupMembers),
-		RecallWindow:    config.Duration("RECALL_WINDOW_SECONDS", DefaultRecallWindow),
-	}
 }
 
 // Config returns the effective configuration.

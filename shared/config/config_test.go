@@ -59,9 +59,8 @@ func TestSigningKey(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := secretsManager(t, c.secret)
-			t.Setenv("SIGNING_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:k")
 			start := time.Now()
-			key, err := SigningKey(context.Background(), cfg)
+			key, err := SigningKey(context.Background(), cfg, "arn:aws:secretsmanager:us-east-1:000000000000:secret:k")
 			if took := time.Since(start); took > signingKeyTimeout+time.Second {
 				t.Errorf("took %s, want at most the %s bound (+1 s)", took, signingKeyTimeout)
 			}

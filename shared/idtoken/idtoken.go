@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,18 +49,6 @@ type Config struct {
 	HTTPClient *http.Client
 	Now        func() time.Time // default time.Now
 	Log        *slog.Logger     // JWKS fetch failures; default slog.Default()
-}
-
-// ConfigFromEnv reads COGNITO_ISSUER, COGNITO_CLIENT_IDS (comma-separated;
-// empty entries are skipped) and COGNITO_JWKS_URL (optional).
-func ConfigFromEnv(log *slog.Logger) Config {
-	c := Config{Issuer: strings.TrimSpace(os.Getenv("COGNITO_ISSUER")), JWKSURL: strings.TrimSpace(os.Getenv("COGNITO_JWKS_URL")), Log: log}
-	for _, id := range strings.Split(os.Getenv("COGNITO_CLIENT_IDS"), ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			c.ClientIDs = append(c.ClientIDs, id)
-		}
-	}
-	return c
 }
 
 // Identity is a verified ID token.

@@ -238,11 +238,4 @@ func TestConfig(t *testing.T) {
 			t.Errorf("config %+v accepted", c)
 		}
 	}
-	t.Setenv("COGNITO_ISSUER", " https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc ")
-	t.Setenv("COGNITO_CLIENT_IDS", "a, ,b,")
-	t.Setenv("COGNITO_JWKS_URL", "")
-	c := idtoken.ConfigFromEnv(nil)
-	if c.Issuer != "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc" || !reflect.DeepEqual(c.ClientIDs, []string{"a", "b"}) || c.JWKSURL != "" {
-		t.Fatalf("from env: %+v", c)
-	}
 }

@@ -10,16 +10,19 @@ import (
 	"strings"
 )
 
-// New returns a JSON logger tagged with the function name. LOG_LEVEL
-// (debug, info, warn, error) sets the level; info by default.
-func New(function string) *slog.Logger {
-	return NewTo(os.Stdout, function)
+// New returns a JSON logger tagged with the function name, at level
+// (debug, info, warn, error; anything else is info). shared/app passes
+// the function's LOG_LEVEL.
+func New(function, level string) *slog.Logger {
+	return newTo(os.Stdout, function, level)
 }
 
-// NewTo is New writing to w (tests).
-func NewTo(w io.Writer, function string) *slog.Logger {
+// NewTo is New at info level writing to w (tests).
+func NewTo(w io.Writer, function string) *slog.Logger { return newTo(w, function, "info") }
+
+func newTo(w io.Writer, function, level string) *slog.Logger {
 	var lvl slog.Level
-	switch strings.ToLower(os.Getenv("LOG_LEVEL")) {
+	switch strings.ToLower(level) {
 	case "debug":
 		lvl = slog.LevelDebug
 	case "warn":

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -16,14 +14,14 @@ import (
 // Config tunes delivery.
 type Config struct {
 	// InlineMax is the largest group whose pushes the sender's own
-	// invocation makes (FANOUT_INLINE_MAX, default 100). Larger groups go
+	// invocation makes (default 100; FANOUT_INLINE_MAX). Larger groups go
 	// through the fan-out queue, so a send costs the same for 10 and
 	// 10,000 members: one member-page Query and one SQS SendMessage.
 	InlineMax int
 	// Concurrency bounds simultaneous PostToConnection calls of one
-	// delivery (PUSH_CONCURRENCY, default 32).
+	// delivery (default 32).
 	Concurrency int
-	// Timeout bounds one inline delivery (PUSH_TIMEOUT_MS, default 3 s):
+	// Timeout bounds one inline delivery (default 3 s):
 	// pushes still pending then are dropped; clients recover with sync.
 	Timeout time.Duration
 }
@@ -46,13 +44,6 @@ func (c Config) withDefaults() Config {
 		c.Timeout = DefaultTimeout
 	}
 	return c
-}
-
-// ConfigFromEnv reads FANOUT_INLINE_MAX, PUSH_CONCURRENCY and PUSH_TIMEOUT_MS.
-func ConfigFromEnv() Config {
-	atoi := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
-	return Config{InlineMax: atoi("FANOUT_INLINE_MAX"), Concurrency: atoi("PUSH_CONCURRENCY"),
-		Timeout: time.Duration(atoi("PUSH_TIMEOUT_MS")) * time.Millisecond}
 }
 
 // Notifier delivers chat events and ephemeral frames to the connections

@@ -4,7 +4,6 @@
 package signup
 
 import (
-	"os"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -19,22 +18,12 @@ import (
 //	nickname   <- "name", else "preferred_username" (cut to 64 characters)
 //	avatar_url <- "picture" if it is an http(s) URL of at most 2 KB
 //	metadata   <- each of MetadataAttributes that is set (at most 20)
+//
+// shared/app fills it from SIGNUP_ID_ATTRIBUTE and SIGNUP_METADATA_ATTRIBUTES
+// (the template's CognitoUserIdAttribute and CognitoMetadataAttributes).
 type Mapping struct {
 	IDAttribute        string
 	MetadataAttributes []string
-}
-
-// MappingFromEnv reads SIGNUP_ID_ATTRIBUTE and SIGNUP_METADATA_ATTRIBUTES
-// (comma-separated), the template's CognitoUserIdAttribute and
-// CognitoMetadataAttributes parameters.
-func MappingFromEnv() Mapping {
-	m := Mapping{IDAttribute: strings.TrimSpace(os.Getenv("SIGNUP_ID_ATTRIBUTE"))}
-	for _, a := range strings.Split(os.Getenv("SIGNUP_METADATA_ATTRIBUTES"), ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			m.MetadataAttributes = append(m.MetadataAttributes, a)
-		}
-	}
-	return m
 }
 
 func (m Mapping) idAttribute() string {

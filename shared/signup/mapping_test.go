@@ -66,12 +66,3 @@ func TestAccount(t *testing.T) {
 		})
 	}
 }
-
-func TestMappingFromEnv(t *testing.T) {
-	t.Setenv("SIGNUP_ID_ATTRIBUTE", " email ")
-	t.Setenv("SIGNUP_METADATA_ATTRIBUTES", "locale, ,custom:plan")
-	want := Mapping{IDAttribute: "email", MetadataAttributes: []string{"locale", "custom:plan"}}
-	if got := MappingFromEnv(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v, want %+v", got, want)
-	}
-}

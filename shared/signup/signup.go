@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/tokenim/tokenim/shared/apierror"
@@ -72,11 +71,6 @@ type Options struct {
 	// MetricsNamespace of the SignupFailures metric (template: TokenIM/<stack>).
 	MetricsNamespace string
 	Now              func() time.Time
-}
-
-// OptionsFromEnv reads the mapping and METRICS_NAMESPACE.
-func OptionsFromEnv() Options {
-	return Options{Mapping: MappingFromEnv(), MetricsNamespace: os.Getenv("METRICS_NAMESPACE")}
 }
 
 // Default budgets.

@@ -135,7 +135,7 @@ func setup() (*Env, error) {
 		return nil, err
 	}
 	key := []byte(randHex(32))
-	tokens, cursors, err := config.Keys(key)
+	tokens, cursors, err := config.Keys(key, config.DefaultIssuer)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/tokenim/tokenim/shared/app"
+)
+
+// envConfig is what batchdlq reads from its environment (template.yaml,
+// BatchDlqFunction); app.Load reads it once at init.
+type envConfig struct {
+	app.Base
+	app.Keys
+	Chat app.Chat
+}
+
+// newConfig returns the configuration with its defaults, kept for the
+// variables that are unset.
+func newConfig() *envConfig { return &envConfig{} }

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/tokenim/tokenim/shared/app"
+)
+
+// envConfig is what fanout reads from its environment (template.yaml,
+// FanoutFunction); app.Load reads it once at init.
+type envConfig struct {
+	app.Base
+	app.Keys
+	Realtime app.Realtime
+}
+
+// newConfig returns the configuration with its defaults, kept for the
+// variables that are unset.
+func newConfig() *envConfig { return &envConfig{} }

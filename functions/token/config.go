@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/tokenim/tokenim/shared/app"
+)
+
+// envConfig is what token reads from its environment (template.yaml,
+// TokenFunction); app.Load reads it once at init.
+type envConfig struct {
+	app.Base
+	app.Keys
+	Cognito app.Cognito
+	Signup  app.SignupMapping
+}
+
+// newConfig returns the configuration with its defaults, kept for the
+// variables that are unset.
+func newConfig() *envConfig { return &envConfig{} }
