@@ -9,7 +9,6 @@ package dynamo
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -23,17 +22,6 @@ type Tables struct {
 	Messages    string // MESSAGES_TABLE: conversations, messages, per-user read state
 	Jobs        string // JOBS_TABLE: batch jobs, their rows and errors
 	Connections string // CONNECTIONS_TABLE: WebSocket connections
-}
-
-// TablesFromEnv reads table names from the environment; unset ones stay "".
-func TablesFromEnv() Tables {
-	return Tables{
-		Users:       os.Getenv("USERS_TABLE"),
-		Groups:      os.Getenv("GROUPS_TABLE"),
-		Messages:    os.Getenv("MESSAGES_TABLE"),
-		Jobs:        os.Getenv("JOBS_TABLE"),
-		Connections: os.Getenv("CONNECTIONS_TABLE"),
-	}
 }
 
 // base is what every adapter holds: the client and the table names. The
