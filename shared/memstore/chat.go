@@ -24,6 +24,11 @@ import (
 // stored as the adapter stores them (times in milliseconds, UTC; absent
 // attributes as zero values) and copied in and out.
 type Chat struct {
+	// userExists, when set (NewWorld), answers whether a user exists from
+	// the users store, as the DynamoDB adapter reads the users table;
+	// otherwise the ids given to AddUsers exist.
+	userExists func(id string) bool
+
 	mu       sync.Mutex
 	users    map[string]bool
 	groups   map[string]groupRec
@@ -57,6 +62,23 @@ func (c *Chat) AddUsers(_ context.Context, ids ...string) error {
 		c.users[id] = true
 	}
 	return nil
+}
+
+// hasUser reports whether a user exists. Called with c.mu held; the users
+// store never calls into Chat, so taking its lock here cannot deadlock.
+func (c *Chat) hasUser(id string) bool {
+	if c.userExists != nil {
+		return c.userExists(id)
+	}
+	return c.users[id]
+}
+
+// MemberIDs lists a group's member ids in order (a memstore.MemberIDs for
+// Connections, as the DynamoDB adapter reads members from the groups table).
+func (c *Chat) MemberIDs(gid string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.memberIDs(gid)
 }
 
 // errInvalid stands for a request DynamoDB rejects as invalid

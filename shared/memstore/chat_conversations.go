@@ -67,7 +67,7 @@ func (c *Chat) ReadConversation(_ context.Context, q chat.ConvQuery) (chat.ConvV
 			view.Member = &m
 		}
 	}
-	view.UserExists = q.UserExists != "" && c.users[q.UserExists]
+	view.UserExists = q.UserExists != "" && c.hasUser(q.UserExists)
 	return view, nil
 }
 

@@ -187,7 +187,7 @@ func (c *Chat) MissingUsers(_ context.Context, ids []string) ([]string, error) {
 		if id == "" {
 			return nil, errInvalid("missing users", "empty user id") // an empty key value
 		}
-		if !c.users[id] && !seen[id] {
+		if !c.hasUser(id) && !seen[id] {
 			missing = append(missing, id)
 		}
 		seen[id] = true

@@ -1,19 +1,23 @@
-// Package testenv is the integration-test harness. It points the SDK at the
-// AWS endpoint in AWS_ENDPOINT_URL (make test starts LocalStack or moto and
-// sets it); when unset, it starts a private moto_server for the test binary,
-// so `go test ./...` works on its own. Tables, queues and secrets are
-// created from template.yaml under a per-package prefix.
+// Package testenv is the test harness, with two backends:
+//
+//   - memory (AWS_ENDPOINT_URL unset, plain `go test ./...`): the stores are
+//     shared/memstore's fakes and the queues shared/memqueue's, so every use
+//     case and handler test runs in seconds with no emulator. Tests that
+//     need real AWS behaviour (request counts, the emulator's own queues,
+//     the local stack) call NeedAWS and are skipped, saying so.
+//   - dynamodb (AWS_ENDPOINT_URL set; make test starts LocalStack or moto):
+//     tables, queues and secrets are created from template.yaml under a
+//     per-package prefix, and the same tests run against them.
+//
+// Both backends are held to the same behaviour by the contract suites in
+// shared/storetest.
 package testenv
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -28,59 +32,25 @@ import (
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/config"
 	"github.com/tokenim/tokenim/shared/cursor"
+	"github.com/tokenim/tokenim/shared/memqueue"
+	"github.com/tokenim/tokenim/shared/memstore"
 )
 
-var moto *exec.Cmd
+// Main wraps testing.M. It used to start a private moto_server; now a run
+// without AWS_ENDPOINT_URL uses the memory backend instead. Kept so every
+// package's TestMain reads the same.
+func Main(m *testing.M) { os.Exit(m.Run()) }
 
-// Main wraps testing.M: it starts moto_server if no endpoint is configured
-// and stops it afterwards. Use it from TestMain in packages that touch AWS.
-func Main(m *testing.M) {
-	code := func() int {
-		if os.Getenv("AWS_ENDPOINT_URL") == "" {
-			if err := startMoto(); err != nil {
-				fmt.Fprintln(os.Stderr, "testenv:", err)
-				return 1
-			}
-			defer stopMoto()
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+// AWS reports whether tests run against an AWS endpoint (an emulator).
+func AWS() bool { return os.Getenv("AWS_ENDPOINT_URL") != "" }
 
-func startMoto() error {
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return fmt.Errorf("AWS_ENDPOINT_URL is unset and moto_server is not installed (run make test, or pip install 'moto[server]'): %w", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	moto = exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := moto.Start(); err != nil {
-		return err
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			os.Setenv("AWS_ENDPOINT_URL", url)
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	stopMoto()
-	return fmt.Errorf("moto_server did not answer on %s within 30s", url)
-}
-
-func stopMoto() {
-	if moto != nil && moto.Process != nil {
-		moto.Process.Kill()
-		moto.Wait()
+// NeedAWS skips t on the memory backend: for tests of what only real AWS
+// (or its emulator) can show, such as request counts, SQS's and DynamoDB's
+// own behaviour, or the local stack.
+func NeedAWS(t testing.TB) {
+	t.Helper()
+	if !AWS() {
+		t.Skip("needs an AWS emulator: AWS_ENDPOINT_URL is unset (make test runs this against LocalStack; see docs/testing.md)")
 	}
 }
 
@@ -93,6 +63,9 @@ type Env struct {
 	Tokens     *auth.Tokens
 	Cursors    *cursor.Codec
 	Template   *template.Template
+	// Memory is the in-memory world on the memory backend, nil on AWS.
+	Memory *memstore.World
+	queues map[string]*memqueue.Queue
 }
 
 var (
@@ -117,8 +90,8 @@ func setup() (*Env, error) {
 			os.Setenv(k, v)
 		}
 	}
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		return nil, fmt.Errorf("AWS_ENDPOINT_URL is unset: call testenv.Main from TestMain, or run make test")
+	if !AWS() {
+		return memory()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
