@@ -307,10 +307,3 @@ func (s *Service) DissolveGroup(ctx context.Context, p auth.Principal, gid strin
 	s.notify(ctx, Event{Type: EventGroupDissolved, ConversationID: a.group.ConversationID, GroupID: gid, Actor: actorID(p), Users: members})
 	return nil
 }
-
-// AddResult tells which users an add-members call added and which were
-// members already (adding a member twice is not an error).
-type AddResult struct {
-	Added   []string `json:"added"`
-	Already []string `json:"already_members"`
-}

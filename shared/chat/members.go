@@ -11,6 +11,13 @@ import (
 	"github.com/tokenim/tokenim/shared/users"
 )
 
+// AddResult tells which users an add-members call added and which were
+// members already (adding a member twice is not an error).
+type AddResult struct {
+	Added   []string `json:"added"`
+	Already []string `json:"already_members"`
+}
+
 // AddMembers adds users to a group (owner, group admins, admin tokens).
 func (s *Service) AddMembers(ctx context.Context, p auth.Principal, gid string, ids []string) (AddResult, error) {
 	if len(ids) == 0 || len(ids) > MaxMembersPerCall {
