@@ -34,7 +34,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	db := env.DB(env.Cfg)
+	db := env.Stores()
 	a := auth.NewService(env.Tokens, db.Credentials, db.Users)
 	logs := &bytes.Buffer{}
 	f := &fixture{env: env, h: NewHandler(a, logging.NewTo(logs, "authorizer")), users: users.NewService(db.Users, env.Cursors, nil), auth: a, logs: logs}
@@ -163,7 +163,7 @@ func TestDenies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.RevokeCredential(t, f.env.Cfg, f.env.Tables.Users, revokedKey.KeyID)
+	f.env.Revoke(t, revokedKey.KeyID)
 	jwtKey := jwtKeyOf(t, f)
 	now := time.Now()
 	claims := func(aud, iss string, exp time.Time) jwt.Claims {
@@ -233,7 +233,7 @@ func jwtKeyOf(t *testing.T, f *fixture) []byte {
 
 func genOf(t *testing.T, f *fixture, id string) int64 {
 	t.Helper()
-	g, err := f.env.DB(f.env.Cfg).Users.UserGen(context.Background(), id)
+	g, err := f.env.Stores().Users.UserGen(context.Background(), id)
 	if err != nil || g == 0 {
 		t.Fatalf("gen of %s: %d %v", id, g, err)
 	}

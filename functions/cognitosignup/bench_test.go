@@ -23,6 +23,7 @@ import (
 // users.Create (POST /v1/users) in the same run: x_create is the time
 // ratio. requests/op counts every AWS request (DynamoDB and SQS).
 func BenchmarkSignup(b *testing.B) {
+	testenv.NeedAWS(b) // it counts AWS requests
 	env := testenv.Get(b)
 	ctx := context.Background()
 	cfg, counter := env.Counted()

@@ -10,12 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/shared/apierror"
-	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/signup/signuptest"
@@ -26,15 +23,14 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 type trigger struct {
+	env     *testenv.Env
 	handler any
 	log     *localtest.Log
 	users   *users.Service // reads through an unfaulted store
-	sqs     *sqs.Client
-	url     string
 }
 
 type setup struct {
-	cfg     aws.Config // the trigger's DynamoDB config (faults go here)
+	store   users.Store // the trigger's users store (faults go here); nil: the backend's
 	queue   signup.Queue
 	mapping signup.Mapping
 	budget  time.Duration
@@ -43,16 +39,15 @@ type setup struct {
 func newTrigger(t *testing.T, s setup) trigger {
 	t.Helper()
 	env := testenv.Get(t)
-	if s.cfg.Region == "" {
-		s.cfg = env.Cfg
+	if s.store == nil {
+		s.store = env.Stores().Users
 	}
-	tr := trigger{log: &localtest.Log{}, users: users.NewService(env.DB(env.Cfg).Users, env.Cursors, nil),
-		sqs: sqs.NewFromConfig(env.Cfg), url: env.Res.QueueURLs["SignupQueue"]}
+	tr := trigger{env: env, log: &localtest.Log{}, users: users.NewService(env.Stores().Users, env.Cursors, nil)}
 	if s.queue == nil {
-		s.queue = signup.SenderQueue{Sender: sqsqueue.New(tr.sqs, tr.url)}
+		s.queue = signup.SenderQueue{Sender: env.Queue("SignupQueue")}
 	}
 	log := logging.NewTo(tr.log, "cognitosignup")
-	svc := signup.NewService(users.NewService(env.DB(s.cfg).Users, nil, nil), s.queue, log,
+	svc := signup.NewService(users.NewService(s.store, nil, nil), s.queue, log,
 		signup.Options{Mapping: s.mapping, WriteBudget: s.budget})
 	tr.handler = NewHandler(svc, log).Handle
 	return tr
@@ -135,24 +130,34 @@ func TestSignupRepeated(t *testing.T) {
 	}
 }
 
+// TestSignupDynamoDBFailureQueues: a failed or stalled write queues the
+// sign-up. The store-port faults run on both backends; the AWS SDK
+// faults (a real ThrottlingException, a request that never answers) need
+// the emulator.
 func TestSignupDynamoDBFailureQueues(t *testing.T) {
 	env := testenv.Get(t)
 	for _, tc := range []struct {
-		name string
-		cfg  aws.Config
+		name  string
+		store func() users.Store
+		aws   bool
 	}{
-		{"throttled", signuptest.FailingWrites(env.Cfg)},
-		{"stalled past the write budget", signuptest.HangingWrites(env.Cfg)},
+		{"store fails", func() users.Store { return signuptest.FailingStore(env.Stores().Users) }, false},
+		{"store stalls past the write budget", func() users.Store { return signuptest.HangingStore(env.Stores().Users) }, false},
+		{"dynamodb throttled", func() users.Store { return env.DB(signuptest.FailingWrites(env.Cfg)).Users }, true},
+		{"dynamodb stalled past the write budget", func() users.Store { return env.DB(signuptest.HangingWrites(env.Cfg)).Users }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := newTrigger(t, setup{cfg: tc.cfg, budget: 300 * time.Millisecond})
+			if tc.aws {
+				testenv.NeedAWS(t)
+			}
+			tr := newTrigger(t, setup{store: tc.store(), budget: 300 * time.Millisecond})
 			ev := event(t, nil)
 			sub := ev.Request.UserAttributes["sub"]
 			tr.invoke(t, ev) // returns the event: the sign-up succeeds
 			if _, err := tr.get(t, sub); !apierror.Is(err, apierror.NotFound) {
 				t.Fatalf("user exists despite the failure: %v", err)
 			}
-			got := signuptest.Receive(t, tr.sqs, tr.url, sub, 1, 10)
+			got := signuptest.Receive(t, tr.env, sub, 1, 10)
 			if len(got) != 1 {
 				t.Fatalf("%d queued requests for the user, want 1\n%s", len(got), tr.log)
 			}
@@ -186,7 +191,7 @@ func TestSignupNeverFails(t *testing.T) {
 		ev      events.CognitoEventUserPoolsPostConfirmation
 		outcome signup.Outcome
 	}{
-		{"dynamodb and sqs both down", setup{cfg: signuptest.FailingWrites(env.Cfg), queue: brokenQueue{}}, event(t, nil), signup.Lost},
+		{"dynamodb and sqs both down", setup{store: signuptest.FailingStore(env.Stores().Users), queue: brokenQueue{}}, event(t, nil), signup.Lost},
 		{"id attribute missing", setup{mapping: signup.Mapping{IDAttribute: "custom:chat_id"}}, event(t, nil), signup.Rejected},
 		{"id attribute not a valid id", setup{mapping: signup.Mapping{IDAttribute: "preferred_username"}},
 			event(t, func(a map[string]string) { a["preferred_username"] = "carol#admin" }), signup.Rejected},
@@ -202,7 +207,7 @@ func TestSignupNeverFails(t *testing.T) {
 			if n := tr.log.Count("SignupFailures", `"outcome":"`+string(tc.outcome)+`"`); n != 1 {
 				t.Fatalf("want one SignupFailures metric line with outcome %s:\n%s", tc.outcome, tr.log)
 			}
-			if got := signuptest.Receive(t, tr.sqs, tr.url, tc.ev.Request.UserAttributes["sub"], 1, 2); len(got) != 0 {
+			if got := signuptest.Receive(t, tr.env, tc.ev.Request.UserAttributes["sub"], 1, 2); len(got) != 0 {
 				t.Fatalf("a sign-up that cannot succeed was queued: %+v", got)
 			}
 		})
@@ -240,27 +245,75 @@ func TestMetricLine(t *testing.T) {
 	}
 }
 
+// TestPasswordResetConfirmationWritesNothing: the trigger's store is
+// never called (so no DynamoDB request is made) and nothing is queued.
 func TestPasswordResetConfirmationWritesNothing(t *testing.T) {
-	env := testenv.Get(t)
-	cfg, counter := env.Counted()
-	tr := newTrigger(t, setup{cfg: cfg})
+	store := &untouched{t: t}
+	tr := newTrigger(t, setup{store: store})
 	ev := event(t, nil)
 	ev.TriggerSource = "PostConfirmation_ConfirmForgotPassword"
 	tr.invoke(t, ev)
-	if s := counter.Snapshot(); len(s.Requests) != 0 {
-		t.Fatalf("requests %v, want none", s.Requests)
+	if store.calls != 0 {
+		t.Fatalf("%d store calls, want none", store.calls)
 	}
 	if _, err := tr.get(t, ev.Request.UserAttributes["sub"]); !apierror.Is(err, apierror.NotFound) {
 		t.Fatalf("a password reset created a chat account: %v", err)
 	}
+	if got := signuptest.Receive(t, tr.env, ev.Request.UserAttributes["sub"], 1, 1); len(got) != 0 {
+		t.Fatalf("a password reset was queued: %+v", got)
+	}
+}
+
+// untouched is a users store that counts (and refuses) every call.
+type untouched struct {
+	t     *testing.T
+	calls int
+}
+
+var errUntouched = errors.New("untouched store called")
+
+func (s *untouched) call(op string) error {
+	s.t.Helper()
+	s.calls++
+	s.t.Errorf("store %s called", op)
+	return errUntouched
+}
+
+func (s *untouched) PutUserIfAbsent(context.Context, users.User) (*users.User, error) {
+	return nil, s.call("PutUserIfAbsent")
+}
+
+func (s *untouched) GetUser(context.Context, string) (users.User, error) {
+	return users.User{}, s.call("GetUser")
+}
+
+func (s *untouched) UpdateProfile(context.Context, string, users.Patch, time.Time) (users.User, error) {
+	return users.User{}, s.call("UpdateProfile")
+}
+
+func (s *untouched) DeleteUser(context.Context, string) (users.User, error) {
+	return users.User{}, s.call("DeleteUser")
+}
+
+func (s *untouched) ListUsers(context.Context, int, []byte) ([]users.User, []byte, error) {
+	return nil, nil, s.call("ListUsers")
+}
+
+func (s *untouched) UpsertUser(context.Context, users.UpsertWrite) (users.Upserted, error) {
+	return users.Upserted{}, s.call("UpsertUser")
+}
+
+func (s *untouched) ClaimIdempotencyKey(context.Context, string, string, string, time.Duration) (string, error) {
+	return "", s.call("ClaimIdempotencyKey")
 }
 
 // TestSignupCost pins the trigger's requests: one PutItem per sign-up,
-// also for a repeat.
+// also for a repeat. Only DynamoDB can count them.
 func TestSignupCost(t *testing.T) {
+	testenv.NeedAWS(t)
 	env := testenv.Get(t)
 	cfg, counter := env.Counted()
-	tr := newTrigger(t, setup{cfg: cfg})
+	tr := newTrigger(t, setup{store: env.DB(cfg).Users})
 	ev := event(t, nil)
 	for i := range 2 {
 		counter.Reset()

@@ -6,11 +6,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tokenim/tokenim/infra/local/localtest"
 	"github.com/tokenim/tokenim/shared/apierror"
-	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/signup"
 	"github.com/tokenim/tokenim/shared/signup/signuptest"
@@ -20,12 +18,16 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func newWorker(t *testing.T, cfg aws.Config) (any, *localtest.Log) {
+// newWorker serves the worker over store (nil: the backend's users store).
+func newWorker(t *testing.T, store users.Store) (any, *localtest.Log) {
 	t.Helper()
 	env := testenv.Get(t)
+	if store == nil {
+		store = env.Stores().Users
+	}
 	log := &localtest.Log{}
 	l := logging.NewTo(log, "signupworker")
-	svc := signup.NewService(users.NewService(env.DB(cfg).Users, nil, nil), nil, l, signup.Options{})
+	svc := signup.NewService(users.NewService(store, nil, nil), nil, l, signup.Options{})
 	return NewHandler(svc, l), log
 }
 
@@ -54,9 +56,8 @@ func failures(t *testing.T, h any, ev events.SQSEvent) []string {
 // the queued message, and a second delivery of it changes nothing.
 func TestQueuedSignupCompletes(t *testing.T) {
 	env := testenv.Get(t)
-	client, url := sqs.NewFromConfig(env.Cfg), env.Res.QueueURLs["SignupQueue"]
-	trigger := signup.NewService(users.NewService(env.DB(signuptest.FailingWrites(env.Cfg)).Users, nil, nil),
-		signup.SenderQueue{Sender: sqsqueue.New(client, url)}, logging.NewTo(&localtest.Log{}, "cognitosignup"), signup.Options{})
+	trigger := signup.NewService(users.NewService(signuptest.FailingStore(env.Stores().Users), nil, nil),
+		signup.SenderQueue{Sender: env.Queue("SignupQueue")}, logging.NewTo(&localtest.Log{}, "cognitosignup"), signup.Options{})
 	var ev events.CognitoEventUserPoolsPostConfirmation
 	testenv.Fixture(t, "cognito-post-confirmation.json", &ev)
 	sub := testenv.ID("sub")
@@ -64,7 +65,7 @@ func TestQueuedSignupCompletes(t *testing.T) {
 	if got := trigger.Confirmed(context.Background(), signup.Confirmation{TriggerSource: ev.TriggerSource, UserPoolID: ev.UserPoolID, Attributes: ev.Request.UserAttributes}); got != signup.Queued {
 		t.Fatalf("trigger outcome %s, want queued", got)
 	}
-	queued := signuptest.Receive(t, client, url, sub, 1, 10)
+	queued := signuptest.Receive(t, env, sub, 1, 10)
 	if len(queued) != 1 {
 		t.Fatalf("%d queued messages, want 1", len(queued))
 	}
@@ -72,13 +73,13 @@ func TestQueuedSignupCompletes(t *testing.T) {
 	sqsEvent := events.SQSEvent{Records: []events.SQSMessage{{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
 		Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: env.Res.QueueARNs["SignupQueue"]}}}
 
-	h, log := newWorker(t, env.Cfg)
+	h, log := newWorker(t, nil)
 	for delivery := 1; delivery <= 2; delivery++ {
 		if f := failures(t, h, sqsEvent); len(f) != 0 {
 			t.Fatalf("delivery %d failed: %v\n%s", delivery, f, log)
 		}
 	}
-	u, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Get(context.Background(), *testenv.Admin(), sub)
+	u, err := users.NewService(env.Stores().Users, nil, nil).Get(context.Background(), *testenv.Admin(), sub)
 	if err != nil || u.Nickname != "Carol" || u.Source != signup.CognitoSource(ev.UserPoolID, sub) {
 		t.Fatalf("user after the worker: %+v %v", u, err)
 	}
@@ -90,28 +91,39 @@ func TestQueuedSignupCompletes(t *testing.T) {
 func TestWorkerRetriesOnlyWhatCanSucceed(t *testing.T) {
 	env := testenv.Get(t)
 	taken := testenv.ID("taken")
-	if _, _, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Create(context.Background(), *testenv.Admin(), users.CreateInput{UserID: taken}, ""); err != nil {
+	if _, _, err := users.NewService(env.Stores().Users, nil, nil).Create(context.Background(), *testenv.Admin(), users.CreateInput{UserID: taken}, ""); err != nil {
 		t.Fatal(err)
 	}
 	body := func(id string) string {
 		return `{"user_id":"` + id + `","source":"cognito:us-east-1_TokenIM01:` + id + `","queued_at":"2026-11-23T10:00:00Z"}`
 	}
+	// store is the worker's users store (nil: the backend's); aws rows
+	// inject the fault through the AWS SDK and need the emulator.
 	tests := []struct {
 		name   string
-		cfg    aws.Config
+		store  func() users.Store
+		aws    bool
 		body   string
 		retry  bool
 		metric bool
 	}{
-		{"dynamodb throttled: retried", signuptest.FailingWrites(env.Cfg), body(testenv.ID("u")), true, false},
-		{"malformed body: dropped and counted", env.Cfg, `{"user_id":`, false, true},
-		{"unknown field: dropped and counted", env.Cfg, `{"user_id":"x","source":"s","extra":1}`, false, true},
-		{"invalid id: dropped and counted", env.Cfg, body("a#b"), false, true},
-		{"id taken by a REST user: dropped and counted", env.Cfg, body(taken), false, true},
+		{"store fails: retried", func() users.Store { return signuptest.FailingStore(env.Stores().Users) }, false, body(testenv.ID("u")), true, false},
+		{"dynamodb throttled: retried", func() users.Store { return env.DB(signuptest.FailingWrites(env.Cfg)).Users }, true, body(testenv.ID("u")), true, false},
+		{"malformed body: dropped and counted", nil, false, `{"user_id":`, false, true},
+		{"unknown field: dropped and counted", nil, false, `{"user_id":"x","source":"s","extra":1}`, false, true},
+		{"invalid id: dropped and counted", nil, false, body("a#b"), false, true},
+		{"id taken by a REST user: dropped and counted", nil, false, body(taken), false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h, log := newWorker(t, tc.cfg)
+			if tc.aws {
+				testenv.NeedAWS(t)
+			}
+			var store users.Store
+			if tc.store != nil {
+				store = tc.store()
+			}
+			h, log := newWorker(t, store)
 			ev := fixtureEvent(t, tc.body)
 			f := failures(t, h, ev)
 			if retried := len(f) == 1 && f[0] == ev.Records[0].MessageId; retried != tc.retry {
@@ -122,11 +134,11 @@ func TestWorkerRetriesOnlyWhatCanSucceed(t *testing.T) {
 			}
 		})
 	}
-	u, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Get(context.Background(), *testenv.Admin(), taken)
+	u, err := users.NewService(env.Stores().Users, nil, nil).Get(context.Background(), *testenv.Admin(), taken)
 	if err != nil || u.Source != "" {
 		t.Fatalf("the REST user was taken over: %+v %v", u, err)
 	}
-	if _, err := users.NewService(env.DB(env.Cfg).Users, nil, nil).Get(context.Background(), *testenv.Admin(), "a#b"); !apierror.Is(err, apierror.InvalidID) {
+	if _, err := users.NewService(env.Stores().Users, nil, nil).Get(context.Background(), *testenv.Admin(), "a#b"); !apierror.Is(err, apierror.InvalidID) {
 		t.Fatalf("invalid id: %v", err)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/idtoken"
 	"github.com/tokenim/tokenim/shared/idtoken/idtokentest"
 	"github.com/tokenim/tokenim/shared/logging"
@@ -28,18 +27,19 @@ import (
 type exchangeFixture struct {
 	*fixture
 	pool  *idtokentest.Pool
-	db    dynamo.Stores
+	db    testenv.Stores
 	users *users.Service
 	now   time.Time
 }
 
 // newExchangeFixture serves token exchange for a fresh fake user pool;
-// db is the store the handler uses (pass a counted one to count requests).
-func newExchangeFixture(t *testing.T, m signup.Mapping, db dynamo.Stores) *exchangeFixture {
+// db is the store the handler uses (zero: the backend's; pass DynamoDB
+// adapters over a counted config to count requests).
+func newExchangeFixture(t *testing.T, m signup.Mapping, db testenv.Stores) *exchangeFixture {
 	t.Helper()
 	f := newFixture(t)
 	if db.Users == nil {
-		db = f.env.DB(f.env.Cfg)
+		db = f.env.Stores()
 	}
 	pool := idtokentest.New(t)
 	now := time.Now()
@@ -97,7 +97,7 @@ func (f *exchangeFixture) checkIssued(t *testing.T, r testenv.Reply, userID stri
 }
 
 func TestTokenExchange(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{MetadataAttributes: []string{"custom:team", "email_verified"}}, dynamo.Stores{})
+	f := newExchangeFixture(t, signup.Mapping{MetadataAttributes: []string{"custom:team", "email_verified"}}, testenv.Stores{})
 	sub := testenv.ID("sub")
 	tok := f.idToken(t, sub, func(c jwt.MapClaims) {
 		c["name"] = "Ada Lovelace"
@@ -146,7 +146,7 @@ func TestTokenExchange(t *testing.T) {
 }
 
 func TestTokenExchangeWithIDAttribute(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "custom:chat_id"}, dynamo.Stores{})
+	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "custom:chat_id"}, testenv.Stores{})
 	chatID := testenv.ID("chat")
 	tok := f.idToken(t, testenv.ID("sub"), func(c jwt.MapClaims) { c["custom:chat_id"] = chatID })
 	f.checkIssued(t, testenv.Call(t, f.handler, exchangeForm(tok, nil)), chatID)
@@ -159,7 +159,7 @@ func TestTokenExchangeWithIDAttribute(t *testing.T) {
 // TestTokenExchangeConcurrent: parallel first exchanges for one new user
 // all succeed, for one user.
 func TestTokenExchangeConcurrent(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{}, dynamo.Stores{})
+	f := newExchangeFixture(t, signup.Mapping{}, testenv.Stores{})
 	sub := testenv.ID("sub")
 	tok := f.idToken(t, sub, nil)
 	replies := make([]testenv.Reply, 5)
@@ -183,7 +183,7 @@ func TestTokenExchangeConcurrent(t *testing.T) {
 // TestTokenExchangeRefused tries to break every rule; each refusal
 // writes nothing and never echoes the token.
 func TestTokenExchangeRefused(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{}, dynamo.Stores{})
+	f := newExchangeFixture(t, signup.Mapping{}, testenv.Stores{})
 	p := f.pool
 	der, err := x509.MarshalPKIXPublicKey(&p.Key.PublicKey)
 	if err != nil {
@@ -282,7 +282,7 @@ func TestTokenExchangeRefused(t *testing.T) {
 // TestTokenExchangeOtherIdentity: an id that belongs to another identity
 // is refused (403) and that user is left as it was.
 func TestTokenExchangeOtherIdentity(t *testing.T) {
-	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "preferred_username"}, dynamo.Stores{})
+	f := newExchangeFixture(t, signup.Mapping{IDAttribute: "preferred_username"}, testenv.Stores{})
 	ctx := context.Background()
 	tests := []struct {
 		name  string
@@ -349,9 +349,11 @@ func TestTokenExchangeDisabled(t *testing.T) {
 // token carries the generation that write returns, so nothing is read.
 // A refused token costs nothing.
 func TestTokenExchangeRequestCounts(t *testing.T) {
+	testenv.NeedAWS(t)
 	env := testenv.Get(t)
 	cfg, counter := env.Counted()
-	f := newExchangeFixture(t, signup.Mapping{}, env.DB(cfg))
+	d := env.DB(cfg)
+	f := newExchangeFixture(t, signup.Mapping{}, testenv.Stores{Users: d.Users, Credentials: d.Credentials})
 	sub := testenv.ID("sub")
 	tests := []struct {
 		name  string

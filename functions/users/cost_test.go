@@ -9,8 +9,9 @@ import (
 )
 
 // TestRequestCounts pins the DynamoDB requests of each user operation
-// (docs/data-model.md quotes these).
+// (docs/data-model.md quotes these). Only DynamoDB can count them.
 func TestRequestCounts(t *testing.T) {
+	testenv.NeedAWS(t)
 	env := testenv.Get(t)
 	cfg, counter := env.Counted()
 	svc := users.NewService(env.DB(cfg).Users, env.Cursors, nil)

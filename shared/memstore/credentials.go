@@ -41,3 +41,19 @@ func (s *Credentials) GetCredential(_ context.Context, keyID string) (*auth.Cred
 	}
 	return &c, nil
 }
+
+// Revoke marks an existing credential revoked, as an operator does to the
+// DynamoDB item (docs/data-model.md; the API has no revoke), so tests on
+// the memory backend can revoke one. An unknown key id is an error, as the
+// operator's conditional update is.
+func (s *Credentials) Revoke(keyID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.creds[keyID]
+	if !ok {
+		return fmt.Errorf("memstore: revoke credential: no key id %q", keyID)
+	}
+	c.Revoked = true
+	s.creds[keyID] = c
+	return nil
+}

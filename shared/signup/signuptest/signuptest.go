@@ -1,11 +1,13 @@
 // Package signuptest holds test helpers for the sign-up functions: a
-// store whose writes fail or hang, and a reader for SignupQueue.
+// store whose writes fail or hang (through the AWS SDK, or at the store
+// port on either test backend), and a reader for SignupQueue.
 package signuptest
 
 import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -14,7 +16,9 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
+	"github.com/tokenim/tokenim/shared/memqueue"
 	"github.com/tokenim/tokenim/shared/signup"
+	"github.com/tokenim/tokenim/shared/testenv"
 )
 
 // FailingWrites returns a copy of cfg whose DynamoDB PutItem calls fail
@@ -50,20 +54,33 @@ type Received struct {
 	Request signup.Request
 }
 
-// Receive reads SignupQueue until it has seen want messages for userID
-// or polled polls times (1 s each) and returns what it saw; other tests'
-// messages are left alone (they are visible again after 2 s).
-func Receive(t testing.TB, client *sqs.Client, url, userID string, want, polls int) []Received {
+// Receive reads env's SignupQueue until it has seen want messages for
+// userID or polled polls times (on SQS 1 s each; the memory queue answers
+// at once) and returns what it saw; other tests' messages are left alone
+// (they are visible again after 2 s).
+func Receive(t testing.TB, env *testenv.Env, userID string, want, polls int) []Received {
 	t.Helper()
+	mem := env.MemQueue("SignupQueue")
+	var client *sqs.Client
+	url := env.Res.QueueURLs["SignupQueue"]
+	if mem == nil {
+		client = sqs.NewFromConfig(env.Cfg)
+	}
 	var got []Received
 	for poll := 0; poll < polls && len(got) < want; poll++ {
-		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url,
-			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 2,
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
-		if err != nil {
-			t.Fatalf("receive: %v", err)
+		var msgs []types.Message
+		if mem != nil {
+			msgs = memMessages(mem.Receive(10, 2*time.Second))
+		} else {
+			out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url,
+				MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 2,
+				MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
+			if err != nil {
+				t.Fatalf("receive: %v", err)
+			}
+			msgs = out.Messages
 		}
-		for _, m := range out.Messages {
+		for _, m := range msgs {
 			var r signup.Request
 			if json.Unmarshal([]byte(aws.ToString(m.Body)), &r) == nil && r.UserID == userID {
 				got = append(got, Received{Message: m, Request: r})
@@ -71,4 +88,14 @@ func Receive(t testing.TB, client *sqs.Client, url, userID string, want, polls i
 		}
 	}
 	return got
+}
+
+// memMessages are memory-queue deliveries as SQS messages, so a test
+// builds the worker's event from either backend the same way.
+func memMessages(rs []memqueue.Received) []types.Message {
+	out := make([]types.Message, len(rs))
+	for i, r := range rs {
+		out[i] = types.Message{MessageId: aws.String(r.ID), ReceiptHandle: aws.String(r.Handle), Body: aws.String(r.Body), Attributes: r.Attributes}
+	}
+	return out
 }
