@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 var ctx = context.Background()
 
-// fixture is the handler over the emulator's tables, with a real chat
+// fixture is the handler over the backend's stores, with a real chat
 // service and a real notifier pushing through a fake management API.
 type fixture struct {
 	env      *testenv.Env
