@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/logging"
@@ -26,13 +27,13 @@ type fixture struct {
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	svc := chat.NewService(env.DB(env.Cfg).Chat, env.Cursors, chat.Config{MaxGroupMembers: 5}, chat.Options{})
+	svc := chat.NewService(env.Stores().Chat, env.Cursors, chat.Config{MaxGroupMembers: 5}, chat.Options{})
 	return fixture{env: env, svc: svc, handler: NewHandler(svc, logging.NewTo(io.Discard, "groups")).Handle}
 }
 
 func (f fixture) users(t *testing.T, n int) []string {
 	t.Helper()
-	us := users.NewService(f.env.DB(f.env.Cfg).Users, f.env.Cursors, nil)
+	us := users.NewService(f.env.Stores().Users, f.env.Cursors, nil)
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = testenv.ID("u")
@@ -53,9 +54,12 @@ func call(t *testing.T, f fixture, p *auth.Principal, method, resource string, p
 }
 
 func TestRoutesMatchTemplate(t *testing.T) {
-	env := testenv.Get(t)
-	h := NewHandler(chat.NewService(nil, env.Cursors, chat.Config{}, chat.Options{}), logging.NewTo(io.Discard, "groups"))
-	if got, want := h.Routes(), env.Template.RestRoutesOf("GroupsFunction"); !reflect.DeepEqual(got, want) {
+	tmpl, err := template.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler(chat.NewService(nil, nil, chat.Config{}, chat.Options{}), logging.NewTo(io.Discard, "groups"))
+	if got, want := h.Routes(), tmpl.RestRoutesOf("GroupsFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/httpapi"
@@ -33,13 +34,13 @@ func newFixture(t *testing.T) fixture {
 	env := testenv.Get(t)
 	now := time.Now()
 	clock := &now
-	svc := chat.NewService(env.DB(env.Cfg).Chat, env.Cursors, chat.Config{}, chat.Options{Now: func() time.Time { return *clock }})
+	svc := chat.NewService(env.Stores().Chat, env.Cursors, chat.Config{}, chat.Options{Now: func() time.Time { return *clock }})
 	return fixture{env: env, svc: svc, clock: clock, handler: NewHandler(svc, logging.NewTo(io.Discard, "messages")).Handle}
 }
 
 func (f fixture) users(t *testing.T, n int) []string {
 	t.Helper()
-	us := users.NewService(f.env.DB(f.env.Cfg).Users, f.env.Cursors, nil)
+	us := users.NewService(f.env.Stores().Users, f.env.Cursors, nil)
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = testenv.ID("u")
@@ -76,9 +77,12 @@ func (f fixture) call(t *testing.T, p *auth.Principal, r req) testenv.Reply {
 }
 
 func TestRoutesMatchTemplate(t *testing.T) {
-	env := testenv.Get(t)
-	h := NewHandler(chat.NewService(nil, env.Cursors, chat.Config{}, chat.Options{}), logging.NewTo(io.Discard, "messages"))
-	if got, want := h.Routes(), env.Template.RestRoutesOf("MessagesFunction"); !reflect.DeepEqual(got, want) {
+	tmpl, err := template.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler(chat.NewService(nil, nil, chat.Config{}, chat.Options{}), logging.NewTo(io.Discard, "messages"))
+	if got, want := h.Routes(), tmpl.RestRoutesOf("MessagesFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}
 }

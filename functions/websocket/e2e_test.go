@@ -47,6 +47,7 @@ type stack struct {
 
 func startStack(t *testing.T) *stack {
 	t.Helper()
+	testenv.NeedAWS(t) // the local stack runs the functions against the emulator
 	env := testenv.Get(t)
 	bins := localtest.Binaries(t)
 	out := &localtest.Log{}

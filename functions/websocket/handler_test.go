@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/realtime"
 	"github.com/tokenim/tokenim/shared/realtime/realtimetest"
@@ -27,11 +27,11 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 var ctx = context.Background()
 
-// fixture is the handler over the emulator's tables, with a real chat
+// fixture is the handler over the backend's stores, with a real chat
 // service and a real notifier pushing through a fake management API.
 type fixture struct {
 	env      *testenv.Env
-	db       dynamo.Stores
+	db       testenv.Stores
 	gw       *realtimetest.Gateway
 	rt       *realtime.Notifier
 	chat     *chat.Service
@@ -43,7 +43,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	db := env.DB(env.Cfg)
+	db := env.Stores()
 	gw := realtimetest.New(t)
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	rt := realtime.NewNotifier(db.Connections, gw.Pusher(env.Cfg), nil, realtime.Config{}, log)
@@ -618,9 +618,12 @@ func TestKicks(t *testing.T) {
 }
 
 func TestRoutesMatchTemplate(t *testing.T) {
-	f := newFixture(t)
-	want := f.env.Template.WebSocketRoutesOf("WebSocketFunction")
-	got := f.h.Routes()
+	tmpl, err := template.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tmpl.WebSocketRoutesOf("WebSocketFunction")
+	got := NewHandler(nil, realtime.NewNotifier(nil, nil, nil, realtime.Config{}, nil), nil, nil).Routes()
 	sort.Strings(got)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("handler routes %v, template routes %v", got, want)

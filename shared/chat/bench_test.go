@@ -48,6 +48,7 @@ func bulkUsers(b *testing.B, env *testenv.Env, prefix string, n int) []string {
 // in the same run (x_dm: requests relative to it; 1.00 means group size
 // costs nothing).
 func BenchmarkSend(b *testing.B) {
+	testenv.NeedAWS(b) // measures DynamoDB requests and units
 	env := testenv.Get(b)
 	svc := chat.NewService(env.DB(env.Cfg).Chat, env.Cursors, chat.Config{}, chat.Options{})
 	prefix := testenv.ID("bench")

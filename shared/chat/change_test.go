@@ -12,7 +12,6 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
 )
 
@@ -20,7 +19,7 @@ import (
 // the function died right after appending the change's event, or to race
 // another change against it.
 type hookStore struct {
-	dynamo.Chat
+	chat.Store
 	mu     sync.Mutex
 	before func(ch chat.MessageChange) error // runs once, then is cleared
 }
@@ -35,7 +34,7 @@ func (h *hookStore) ChangeMessage(ctx context.Context, ch chat.MessageChange) (c
 			return chat.Message{}, nil, err
 		}
 	}
-	return h.Chat.ChangeMessage(ctx, ch)
+	return h.Store.ChangeMessage(ctx, ch)
 }
 
 func (h *hookStore) once(f func(ch chat.MessageChange) error) {
@@ -477,7 +476,7 @@ func TestConcurrentEditsConverge(t *testing.T) {
 
 	// Deterministically: a later edit completes between an earlier edit's
 	// event and its change; the earlier one must not overwrite it.
-	hs := &hookStore{Chat: f.db.Chat}
+	hs := &hookStore{Store: f.db.Chat}
 	svc, _ := f.clocked(hs)
 	hs.once(func(chat.MessageChange) error {
 		_, err := svc.Edit(ctx, user(u[0]), string(dm), 1, "later")
@@ -496,7 +495,7 @@ func TestConcurrentEditsConverge(t *testing.T) {
 func TestRecallErasesEditEvents(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "erase", 2)
-	hs := &hookStore{Chat: f.db.Chat}
+	hs := &hookStore{Store: f.db.Chat}
 	svc, _ := f.clocked(hs)
 	dm := chat.DMID(u[0], u[1])
 	for i := 0; i < 2; i++ {
@@ -552,7 +551,7 @@ func kindsOf(msgs []chat.Message) []string {
 func TestRetryCompletesAChange(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "retry", 2)
-	hs := &hookStore{Chat: f.db.Chat}
+	hs := &hookStore{Store: f.db.Chat}
 	svc, clock := f.clocked(hs)
 	dm := string(chat.DMID(u[0], u[1]))
 	for i := 0; i < 2; i++ {
@@ -703,16 +702,16 @@ func TestUnreadWithoutCounts(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "legacy", 2)
 	ref, _ := chat.ParseConversationID(string(chat.DMID(u[0], u[1])))
-	if err := f.db.Messages.EnsureDMEntries(ctx, ref, time.Now()); err != nil {
+	if err := f.db.Chat.EnsureDMEntries(ctx, ref, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for seq := int64(1); seq <= 3; seq++ { // written the old way: no count
 		m := chat.Message{ConversationID: ref.ID, Seq: seq, MessageID: fmt.Sprint("legacy-", seq), SenderType: chat.SenderUser,
 			SenderID: u[0], Text: "old", CreatedAt: time.Now()}
-		if old, err := f.db.Messages.PutMessage(ctx, m); err != nil || old != nil {
+		if old, err := f.db.Chat.PutMessage(ctx, m); err != nil || old != nil {
 			t.Fatal(old, err)
 		}
-		if err := f.db.Messages.AdvanceConversation(ctx, ref, m, "old"); err != nil {
+		if err := f.db.Chat.AdvanceConversation(ctx, ref, m, "old"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -731,7 +730,7 @@ func TestUnreadWithoutCounts(t *testing.T) {
 // faultStore fails the writes its predicates pick, as if the function
 // died just before them.
 type faultStore struct {
-	dynamo.Chat
+	chat.Store
 	failPut, failAdvance func(m chat.Message) bool
 }
 
@@ -741,14 +740,14 @@ func (f *faultStore) PutMessage(ctx context.Context, m chat.Message) (*chat.Mess
 	if f.failPut != nil && f.failPut(m) {
 		return nil, errDied
 	}
-	return f.Chat.PutMessage(ctx, m)
+	return f.Store.PutMessage(ctx, m)
 }
 
 func (f *faultStore) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.Message, preview string) error {
 	if f.failAdvance != nil && f.failAdvance(m) {
 		return errDied
 	}
-	return f.Chat.AdvanceConversation(ctx, ref, m, preview)
+	return f.Store.AdvanceConversation(ctx, ref, m, preview)
 }
 
 // TestCountAfterATakeover: a retry that takes over a claim moved past a
@@ -756,7 +755,7 @@ func (f *faultStore) AdvanceConversation(ctx context.Context, ref chat.ConvRef, 
 func TestCountAfterATakeover(t *testing.T) {
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "take", 2)
-	fs := &faultStore{Chat: f.db.Chat}
+	fs := &faultStore{Store: f.db.Chat}
 	svc, _ := f.clocked(fs)
 	a, b := u[0], u[1]
 	for i := 0; i < 4; i++ {

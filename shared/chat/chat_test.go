@@ -9,7 +9,6 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
@@ -19,7 +18,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 type fixture struct {
 	env    *testenv.Env
-	db     dynamo.Stores
+	db     testenv.Stores
 	svc    *chat.Service
 	users  *users.Service
 	events *recorder
@@ -50,7 +49,7 @@ func (r *recorder) types() []chat.EventType {
 func newFixture(t *testing.T, cfg chat.Config) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	db := env.DB(env.Cfg)
+	db := env.Stores()
 	rec := &recorder{}
 	return &fixture{env: env, db: db, events: rec, svc: chat.NewService(db.Chat, env.Cursors, cfg, chat.Options{Notifier: rec}),
 		users: users.NewService(db.Users, env.Cursors, nil)}
@@ -352,9 +351,7 @@ func TestSyncAfterManyMissed(t *testing.T) {
 			msgs[i] = chat.Message{ConversationID: ref.ID, Seq: int64(i + 1), MessageID: fmt.Sprintf("m-%s-%d", peer, i),
 				SenderType: chat.SenderUser, SenderID: peer, Text: fmt.Sprint(i), CreatedAt: time.Now()}
 		}
-		if err := f.db.Messages.ImportMessages(ctx, ref, msgs); err != nil {
-			t.Fatal(err)
-		}
+		importMessages(t, f.db.Chat, ref, msgs)
 		if m := f.send(t, user(peer), chat.SendInput{ToUser: me, Text: "live"}); m.Seq != per {
 			t.Fatalf("live send after import got seq %d", m.Seq)
 		}
@@ -398,5 +395,42 @@ func TestSyncAfterManyMissed(t *testing.T) {
 	}
 	if pages < 9 {
 		t.Fatalf("%d pages for 995 messages at 100 per page", pages)
+	}
+}
+
+// importMessages writes msgs (seqs following the conversation's head) as
+// set-up, not through a send: in bulk where the store can (the DynamoDB
+// adapter's ImportMessages), else one by one through the store port.
+func importMessages(t *testing.T, st chat.Store, ref chat.ConvRef, msgs []chat.Message) {
+	t.Helper()
+	if bulk, ok := st.(interface {
+		ImportMessages(context.Context, chat.ConvRef, []chat.Message) error
+	}); ok {
+		if err := bulk.ImportMessages(ctx, ref, msgs); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if ref.Kind == chat.KindDM {
+		if err := st.EnsureDMEntries(ctx, ref, msgs[0].CreatedAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, count, err := st.LatestSeq(ctx, ref.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Kind == "" {
+			m.Kind = chat.KindMessage
+		}
+		count = chat.CountAfter(m.Seq-1, count, m.Kind)
+		m.Count = count
+		if old, err := st.PutMessage(ctx, m); err != nil || old != nil {
+			t.Fatal(old, err)
+		}
+		if err := st.AdvanceConversation(ctx, ref, m, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

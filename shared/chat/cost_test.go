@@ -7,6 +7,7 @@ import (
 
 	"github.com/tokenim/tokenim/shared/awsclient"
 	"github.com/tokenim/tokenim/shared/chat"
+	"github.com/tokenim/tokenim/shared/testenv"
 )
 
 // counted returns a service whose every AWS request is counted.
@@ -25,6 +26,7 @@ func readRequests(s awsclient.Snapshot) int {
 // conversation is at most 3 write units and 2 read requests, and a group
 // message costs the same at any group size. No Scan, no transaction.
 func TestSendCost(t *testing.T) {
+	testenv.NeedAWS(t) // pins DynamoDB request counts
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "cost", 12)
 	small := f.group(t, u[0], u[1:3]...)
@@ -74,6 +76,7 @@ func TestSendCost(t *testing.T) {
 // TestReadCosts pins the request counts of history, sync, mark read and
 // the conversation list (logged with their units).
 func TestReadCosts(t *testing.T) {
+	testenv.NeedAWS(t) // pins DynamoDB request counts
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "rc", 3)
 	g := f.group(t, u[0], u[1], u[2])
@@ -102,6 +105,7 @@ func TestReadCosts(t *testing.T) {
 // change plus the event's append (as a send: claim, event, head). A
 // repeated recall or a retried edit only reads.
 func TestChangeCost(t *testing.T) {
+	testenv.NeedAWS(t) // pins DynamoDB request counts
 	f := newFixture(t, chat.Config{})
 	u := f.newUsers(t, "chc", 2)
 	text := strings.Repeat("x", 600) // with keys and ids, items under 1 KB

@@ -50,7 +50,7 @@ func (w *world) benchGroup(b *testing.B, n int) *benchGroup {
 // emulator minutes, and a send only ever reads member ids.
 func (w *world) padMembers(b *testing.B, gid string, n int) {
 	b.Helper()
-	client := w.db.Client()
+	client := w.env.DB(w.env.Cfg).Client()
 	for start := 0; start < n; start += 25 {
 		var reqs []types.WriteRequest
 		for i := start; i < min(start+25, n); i++ {
@@ -85,6 +85,7 @@ func (w *world) padMembers(b *testing.B, gid string, n int) {
 // with the table's size (DynamoDB's does not), so both sizes are measured
 // against the same table.
 func BenchmarkSendLatency(b *testing.B) {
+	testenv.NeedAWS(b) // measures DynamoDB and SQS requests
 	w := newWorld(b)
 	sizes := []int{10, 10000}
 	for _, n := range sizes {
@@ -94,7 +95,7 @@ func BenchmarkSendLatency(b *testing.B) {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			g := w.benchGroup(b, n)
 			service := func(cfg aws.Config) *chat.Service {
-				rt := realtime.NewNotifier(w.env.DB(cfg).Connections, w.gw.Pusher(cfg), w.sqsQueue(cfg), realtime.Config{}, discard)
+				rt := realtime.NewNotifier(w.env.DB(cfg).Connections, w.gw.Pusher(cfg), w.fanoutQueue(cfg), realtime.Config{}, discard)
 				return chat.NewService(w.env.DB(cfg).Chat, w.env.Cursors, chat.Config{MaxGroupMembers: 10000}, chat.Options{Notifier: rt})
 			}
 			sender := *testenv.User(g.owner)
