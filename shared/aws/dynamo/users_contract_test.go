@@ -1,7 +1,6 @@
 package dynamo_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/tokenim/tokenim/shared/auth"
@@ -16,9 +15,7 @@ import (
 // fresh ids).
 func contractDB(t *testing.T) dynamo.Stores {
 	t.Helper()
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		t.Skip("DynamoDB contract test: needs an emulator; set AWS_ENDPOINT_URL (make test does)")
-	}
+	testenv.NeedAWS(t)
 	e := testenv.Get(t)
 	return e.DB(e.Cfg)
 }
