@@ -1,0 +1,25 @@
+package testenv
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tokenim/tokenim/shared/batch/batchtest"
+)
+
+// Poller is the event source mapping of the template queue name (its
+// logical id, e.g. "BatchQueue") onto handler: it reads the memqueue on the
+// memory backend and the provisioned SQS queue on AWS, so an SQS-triggered
+// handler's tests run on both. Set Visibility, BatchSize or Sandbox on the
+// result as needed.
+func (e *Env) Poller(name string, handler any) *batchtest.Poller {
+	if e.Memory != nil {
+		q := e.MemQueue(name)
+		if q == nil {
+			panic(fmt.Sprintf("testenv: template.yaml has no queue %q", name)) // a test bug, at setup
+		}
+		return &batchtest.Poller{Mem: q, QueueARN: "arn:aws:sqs:us-east-1:000000000000:" + name, Handler: handler}
+	}
+	return &batchtest.Poller{SQS: sqs.NewFromConfig(e.Cfg), QueueURL: e.Res.QueueURLs[name], QueueARN: e.Res.QueueARNs[name], Handler: handler}
+}
