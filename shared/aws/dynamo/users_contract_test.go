@@ -21,10 +21,12 @@ func contractDB(t *testing.T) dynamo.Stores {
 }
 
 func TestUsersContract(t *testing.T) {
+	testenv.NeedAWS(t) // the memory twin runs in shared/memstore
 	storetest.UsersStore(t, func(t *testing.T) users.Store { return contractDB(t).Users })
 }
 
 func TestUserGensContract(t *testing.T) {
+	testenv.NeedAWS(t) // the memory twin runs in shared/memstore
 	storetest.UserGens(t, func(t *testing.T) (auth.UserGens, users.Store) {
 		db := contractDB(t)
 		return db.Users, db.Users
