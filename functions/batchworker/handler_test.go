@@ -284,18 +284,8 @@ func TestFaultInjection(t *testing.T) {
 	faults := batchtest.NewFaults(0.20, 42)
 	faults.Attach(&cfg)
 	w := newWorld(t, env.DB(cfg).Jobs, batchQueue(t))
-	p := testenv.ID("flt")
 	start := time.Now()
-	sub := w.submit(t, csvUsers(p, n))
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	poller := run(t, ctx, w, sub.JobID, 4, 10)
-	j := job(t, w.db, sub.JobID)
-	wantJob(t, j, batch.StateSucceeded, n, 0)
-	if j.ChunksDone != j.Chunks {
-		t.Fatalf("chunks %d/%d", j.ChunksDone, j.Chunks)
-	}
-	checkUsers(t, env.Stores(), p, n, sub.JobID)
+	poller := importAll(t, w, "flt", n, 4*time.Minute, 10)
 	s := counter.Snapshot()
 	t.Logf("%d rows in %s: faults injected %d throttled + %d lost replies = %.1f%% of %d write calls; "+
 		"creates %d new + %d recognised; %d invocations, %d messages received, %d reported failed; %s",
@@ -305,6 +295,25 @@ func TestFaultInjection(t *testing.T) {
 	if faults.LostReplies.Load() == 0 || faults.Throttled.Load() == 0 {
 		t.Fatal("no faults were injected")
 	}
+}
+
+// importAll submits n users (ids prefix-...) and runs the worker from the
+// queue (messages hidden for visibility seconds when they fail) until the
+// job finishes, within limit: every row must be created, once, by the job.
+func importAll(t *testing.T, w world, prefix string, n int, limit time.Duration, visibility int32) *batchtest.Poller {
+	t.Helper()
+	p := testenv.ID(prefix)
+	sub := w.submit(t, csvUsers(p, n))
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	poller := run(t, ctx, w, sub.JobID, 4, visibility)
+	j := job(t, w.db, sub.JobID)
+	wantJob(t, j, batch.StateSucceeded, n, 0)
+	if j.ChunksDone != j.Chunks {
+		t.Fatalf("chunks %d/%d", j.ChunksDone, j.Chunks)
+	}
+	checkUsers(t, w.db, p, n, sub.JobID) // w.db: the backend's store, without faults
+	return poller
 }
 
 func writes(req map[string]int) int {

@@ -67,18 +67,8 @@ func TestStoreFaults(t *testing.T) {
 	env := testenv.Get(t)
 	faulty := &faultyStore{Store: env.Stores().Jobs, period: 150, max: 4}
 	w := newWorld(t, faulty, batchQueue(t))
-	p := testenv.ID("sf")
 	n := 800 // 4 chunks; the 4 faults fall at calls 150, 300, 450, 600
-	sub := w.submit(t, csvUsers(p, n))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	poller := run(t, ctx, w, sub.JobID, 4, 1)
-	j := job(t, w.db, sub.JobID)
-	wantJob(t, j, batch.StateSucceeded, n, 0)
-	if j.ChunksDone != j.Chunks {
-		t.Fatalf("chunks %d/%d", j.ChunksDone, j.Chunks)
-	}
-	checkUsers(t, w.db, p, n, sub.JobID)
+	poller := importAll(t, w, "sf", n, time.Minute, 1)
 	if faulty.throttled.Load() != 2 || faulty.lost.Load() != 2 {
 		t.Fatalf("faults injected: %d throttled, %d lost replies; want 2 and 2", faulty.throttled.Load(), faulty.lost.Load())
 	}
