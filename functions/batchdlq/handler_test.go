@@ -2,27 +2,27 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tokenim/tokenim/shared/apierror"
-	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
 	"github.com/tokenim/tokenim/shared/testenv"
+	"github.com/tokenim/tokenim/shared/users"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -43,21 +43,54 @@ func poison(op string, in any) bool {
 	return sk != nil && strings.HasPrefix(sk.Value, "poison")
 }
 
+// poisonStore fails the create of every user whose id starts with
+// "poison", as poison does through the SDK: TestPoisonChunk's fault on the
+// store port, so the rule holds on any backend.
+type poisonStore struct {
+	batch.Store
+	poisoned atomic.Int64
+}
+
+func (s *poisonStore) CreateUserForJob(ctx context.Context, u users.User, jobID string) (batch.Outcome, error) {
+	if strings.HasPrefix(u.UserID, "poison") {
+		s.poisoned.Add(1)
+		return 0, errors.New("injected poison")
+	}
+	return s.Store.CreateUserForJob(ctx, u, jobID)
+}
+
 // TestPoisonChunk: a chunk that fails every delivery goes to the
 // dead-letter queue after maxReceiveCount (5) receives; the consumer
 // closes it: its rows this job wrote count as created, the poison rows as
-// not_processed, and the job finishes with exact counters.
+// not_processed, and the job finishes with exact counters. The poison
+// rows' writes fail in the SDK (against the emulator) or in the store
+// port (on any backend).
 func TestPoisonChunk(t *testing.T) {
+	t.Run("store port", func(t *testing.T) {
+		st := &poisonStore{Store: testenv.Get(t).Stores().Jobs}
+		poisonChunk(t, st)
+		t.Logf("%d poisoned writes", st.poisoned.Load())
+	})
+	t.Run("SDK", func(t *testing.T) {
+		testenv.NeedAWS(t) // faults through SDK middleware
+		env := testenv.Get(t)
+		cfg := env.Cfg.Copy()
+		faults := batchtest.NewFaults(0, 1)
+		faults.Poison = poison
+		faults.Attach(&cfg)
+		poisonChunk(t, env.DB(cfg).Jobs)
+		t.Logf("%d poisoned writes", faults.Poisoned.Load())
+	})
+}
+
+// poisonChunk runs TestPoisonChunk's import over jobs, whose writes of the
+// "poison" users fail.
+func poisonChunk(t *testing.T, jobs batch.Store) {
+	t.Helper()
 	env := testenv.Get(t)
-	cfg := env.Cfg.Copy()
-	faults := batchtest.NewFaults(0, 1)
-	faults.Poison = poison
-	faults.Attach(&cfg)
-	db := env.DB(cfg)
 	log := logging.NewTo(io.Discard, "batchdlq")
-	proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{Backoff: fast})
-	client := sqs.NewFromConfig(env.Cfg)
-	svc := batch.NewService(db.Jobs, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors, roomy, log)
+	proc := batch.NewProcessor(jobs, log, batch.ProcessorOptions{Backoff: fast})
+	svc := batch.NewService(jobs, env.Queue("BatchQueue"), proc, env.Cursors, roomy, log)
 
 	p := testenv.ID("dl")
 	var b strings.Builder
@@ -78,25 +111,26 @@ func TestPoisonChunk(t *testing.T) {
 	defer cancel()
 
 	// The worker, as Lambda runs it, until the poison chunk is dead.
-	dlqURL := env.Res.QueueURLs["BatchDeadLetterQueue"]
-	worker := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],
-		Handler:    lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }}),
-		Visibility: 1}
-	if err := worker.Run(ctx, 1, func() bool { return queued(ctx, client, dlqURL) > 0 }); err != nil {
+	worker := env.Poller("BatchQueue", lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }}))
+	worker.Visibility = 1
+	if env.Memory != nil {
+		worker.Visibility = 0 // redeliver at once: the memqueue's clock is the real one
+	}
+	if err := worker.Run(ctx, 1, func() bool { return env.QueueLen(ctx, "BatchDeadLetterQueue") > 0 }); err != nil {
 		t.Fatalf("worker: %v", err)
 	}
-	mid, _ := db.Jobs.GetJob(ctx, sub.JobID)
+	mid, _ := jobs.GetJob(ctx, sub.JobID)
 	if mid.Finished() || mid.ChunksDone != 2 || worker.ItemFailures.Load() < 5 {
 		t.Fatalf("before the dead-letter consumer: %+v, %d failed deliveries", mid, worker.ItemFailures.Load())
 	}
 
 	// The dead-letter consumer.
-	dead := &batchtest.Poller{SQS: client, QueueURL: dlqURL, QueueARN: env.Res.QueueARNs["BatchDeadLetterQueue"],
-		Handler: NewHandler(proc, log), Visibility: 5}
-	if err := dead.Run(ctx, 1, func() bool { j, err := db.Jobs.GetJob(ctx, sub.JobID); return err == nil && j.Finished() }); err != nil {
+	dead := env.Poller("BatchDeadLetterQueue", NewHandler(proc, log))
+	dead.Visibility = 5
+	if err := dead.Run(ctx, 1, func() bool { j, err := jobs.GetJob(ctx, sub.JobID); return err == nil && j.Finished() }); err != nil {
 		t.Fatalf("dead-letter consumer: %v", err)
 	}
-	j, _ := db.Jobs.GetJob(ctx, sub.JobID)
+	j, _ := jobs.GetJob(ctx, sub.JobID)
 	j.Derive()
 	if j.State != batch.StatePartiallyFailed || j.Created != 597 || j.Failed != 3 || j.Pending != 0 {
 		t.Fatalf("job %+v", j)
@@ -113,29 +147,18 @@ func TestPoisonChunk(t *testing.T) {
 	}
 	// The good rows of the poison chunk were written in its deliveries and
 	// are counted created, once.
-	found, _, err := env.DB(env.Cfg).Jobs.FindUsers(ctx, []string{p + "-201", p + "-400", p + "-252"})
+	found, _, err := env.Stores().Jobs.FindUsers(ctx, []string{p + "-201", p + "-400", p + "-252"})
 	if err != nil || len(found) != 3 || found[p+"-252"] != sub.JobID {
 		t.Fatalf("rows of the dead chunk: %v %v", found, err)
 	}
-	t.Logf("poison chunk: %d failed deliveries before the DLQ, %d poisoned writes", worker.ItemFailures.Load(), faults.Poisoned.Load())
-}
-
-// queued is the queue's approximate message count.
-func queued(ctx context.Context, c *sqs.Client, url string) int {
-	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
-	return n
+	t.Logf("poison chunk: %d failed deliveries before the DLQ", worker.ItemFailures.Load())
 }
 
 // TestDeadLetterEdgeCases: undecodable dead letters are dropped (nothing to
 // attribute them to), a dead letter of a committed chunk changes nothing.
 func TestDeadLetterEdgeCases(t *testing.T) {
 	env := testenv.Get(t)
-	db := env.DB(env.Cfg)
+	db := env.Stores()
 	log := logging.NewTo(io.Discard, "batchdlq")
 	proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{})
 	q := &capture{}

@@ -13,11 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
-	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/logging"
@@ -49,7 +45,7 @@ func (q *captureQueue) SendBatch(_ context.Context, msgs []queue.Message) ([]que
 // countingStore counts create outcomes; ids starting with "panic" panic and
 // slow adds latency to every create.
 type countingStore struct {
-	*dynamo.Jobs
+	batch.Store
 	created, earlier, exists atomic.Int64
 	slow                     time.Duration
 }
@@ -59,7 +55,7 @@ func (s *countingStore) CreateUserForJob(ctx context.Context, u users.User, jobI
 		panic("injected panic for " + u.UserID)
 	}
 	time.Sleep(s.slow)
-	out, err := s.Jobs.CreateUserForJob(ctx, u, jobID)
+	out, err := s.Store.CreateUserForJob(ctx, u, jobID)
 	switch {
 	case err != nil:
 	case out == batch.Created:
@@ -74,18 +70,20 @@ func (s *countingStore) CreateUserForJob(ctx context.Context, u users.User, jobI
 
 type world struct {
 	env   *testenv.Env
-	db    dynamo.Stores
+	db    testenv.Stores
 	st    *countingStore
 	proc  *batch.Processor
 	svc   *batch.Service
 	queue *captureQueue
 }
 
-func newWorld(t testing.TB, cfg aws.Config, q batch.Queue) world {
+// newWorld is a submit service and a worker's processor over jobs (the
+// backend's store unless a test wraps it) and the queue q.
+func newWorld(t testing.TB, jobs batch.Store, q batch.Queue) world {
 	t.Helper()
 	env := testenv.Get(t)
-	db := env.DB(cfg)
-	st := &countingStore{Jobs: db.Jobs}
+	db := env.Stores()
+	st := &countingStore{Store: jobs}
 	log := logging.NewTo(io.Discard, "batchworker")
 	proc := batch.NewProcessor(st, log, batch.ProcessorOptions{})
 	cq, _ := q.(*captureQueue)
@@ -140,7 +138,7 @@ func invoke(t testing.TB, h any, ev events.SQSEvent) []string {
 	return ids
 }
 
-func job(t testing.TB, db dynamo.Stores, id string) batch.Job {
+func job(t testing.TB, db testenv.Stores, id string) batch.Job {
 	t.Helper()
 	j, err := db.Jobs.GetJob(context.Background(), id)
 	if err != nil {
@@ -161,7 +159,7 @@ func wantJob(t testing.TB, j batch.Job, state batch.State, created, failed int) 
 // chunk whose row panics, a chunk of an unknown job: only the panicking
 // chunk is reported, by its message id (bad bodies are dropped and counted).
 func TestPartialBatchResponse(t *testing.T) {
-	w := newWorld(t, testenv.Get(t).Cfg, &captureQueue{})
+	w := newWorld(t, testenv.Get(t).Stores().Jobs, &captureQueue{})
 	p := testenv.ID("pb")
 	good := w.submit(t, csvUsers(p, 450)) // 3 chunks
 	goodBodies := w.queue.bodies
@@ -189,7 +187,7 @@ func TestPartialBatchResponse(t *testing.T) {
 // concurrently, and twice inside one batch: each row created and counted
 // exactly once.
 func TestDuplicateDelivery(t *testing.T) {
-	w := newWorld(t, testenv.Get(t).Cfg, &captureQueue{})
+	w := newWorld(t, testenv.Get(t).Stores().Jobs, &captureQueue{})
 	p := testenv.ID("dup")
 	sub := w.submit(t, csvUsers(p, 400)+"bad#row,x\n") // 2 chunks + 1 invalid row
 	if len(w.queue.bodies) != 2 {
@@ -231,13 +229,12 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// run drives the worker from the real queue the way Lambda does until the
-// job finishes.
+// run drives the worker from the template's BatchQueue the way Lambda does
+// until the job finishes.
 func run(t testing.TB, ctx context.Context, w world, jobID string, workers int, visibility int32) *batchtest.Poller {
 	t.Helper()
-	client := sqs.NewFromConfig(w.env.Cfg)
-	p := &batchtest.Poller{SQS: client, QueueURL: w.env.Res.QueueURLs["BatchQueue"], QueueARN: w.env.Res.QueueARNs["BatchQueue"],
-		Handler: NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker")), Visibility: visibility}
+	p := w.env.Poller("BatchQueue", NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker")))
+	p.Visibility = visibility
 	err := p.Run(ctx, workers, func() bool {
 		j, err := w.db.Jobs.GetJob(ctx, jobID)
 		return err == nil && j.Finished()
@@ -248,13 +245,11 @@ func run(t testing.TB, ctx context.Context, w world, jobID string, workers int, 
 	return p
 }
 
-func realQueue(t testing.TB) batch.Queue {
-	env := testenv.Get(t)
-	return sqsqueue.New(sqs.NewFromConfig(env.Cfg), env.Res.QueueURLs["BatchQueue"])
-}
+// batchQueue is the template's BatchQueue (a memqueue or SQS).
+func batchQueue(t testing.TB) batch.Queue { return testenv.Get(t).Queue("BatchQueue") }
 
 // checkUsers reads every id back: each exists and records the job.
-func checkUsers(t testing.TB, db dynamo.Stores, prefix string, n int, jobID string) {
+func checkUsers(t testing.TB, db testenv.Stores, prefix string, n int, jobID string) {
 	t.Helper()
 	for start := 0; start < n; start += 100 {
 		var ids []string
@@ -282,24 +277,15 @@ func checkUsers(t testing.TB, db dynamo.Stores, prefix string, n int, jobID stri
 // so the run's length is set by redeliveries, not rows; make test keeps it
 // short on a loaded 2-core machine).
 func TestFaultInjection(t *testing.T) {
+	testenv.NeedAWS(t) // faults through SDK middleware; TestStoreFaults is its memory twin
 	n := envInt("FAULT_ROWS", 5_000)
 	env := testenv.Get(t)
 	cfg, counter := env.Counted()
 	faults := batchtest.NewFaults(0.20, 42)
 	faults.Attach(&cfg)
-	w := newWorld(t, cfg, realQueue(t))
-	p := testenv.ID("flt")
+	w := newWorld(t, env.DB(cfg).Jobs, batchQueue(t))
 	start := time.Now()
-	sub := w.submit(t, csvUsers(p, n))
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	poller := run(t, ctx, w, sub.JobID, 4, 10)
-	j := job(t, w.db, sub.JobID)
-	wantJob(t, j, batch.StateSucceeded, n, 0)
-	if j.ChunksDone != j.Chunks {
-		t.Fatalf("chunks %d/%d", j.ChunksDone, j.Chunks)
-	}
-	checkUsers(t, env.DB(env.Cfg), p, n, sub.JobID)
+	poller := importAll(t, w, "flt", n, 4*time.Minute, 10)
 	s := counter.Snapshot()
 	t.Logf("%d rows in %s: faults injected %d throttled + %d lost replies = %.1f%% of %d write calls; "+
 		"creates %d new + %d recognised; %d invocations, %d messages received, %d reported failed; %s",
@@ -309,6 +295,25 @@ func TestFaultInjection(t *testing.T) {
 	if faults.LostReplies.Load() == 0 || faults.Throttled.Load() == 0 {
 		t.Fatal("no faults were injected")
 	}
+}
+
+// importAll submits n users (ids prefix-...) and runs the worker from the
+// queue (messages hidden for visibility seconds when they fail) until the
+// job finishes, within limit: every row must be created, once, by the job.
+func importAll(t *testing.T, w world, prefix string, n int, limit time.Duration, visibility int32) *batchtest.Poller {
+	t.Helper()
+	p := testenv.ID(prefix)
+	sub := w.submit(t, csvUsers(p, n))
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	poller := run(t, ctx, w, sub.JobID, 4, visibility)
+	j := job(t, w.db, sub.JobID)
+	wantJob(t, j, batch.StateSucceeded, n, 0)
+	if j.ChunksDone != j.Chunks {
+		t.Fatalf("chunks %d/%d", j.ChunksDone, j.Chunks)
+	}
+	checkUsers(t, w.db, p, n, sub.JobID) // w.db: the backend's store, without faults
+	return poller
 }
 
 func writes(req map[string]int) int {
@@ -332,7 +337,7 @@ func WriteOp(key string) bool {
 // sandbox); a new one picks the job up and every row is created and
 // counted exactly once.
 func TestWorkerRestart(t *testing.T) {
-	w := newWorld(t, testenv.Get(t).Cfg, realQueue(t))
+	w := newWorld(t, testenv.Get(t).Stores().Jobs, batchQueue(t))
 	w.st.slow = 3 * time.Millisecond
 	p := testenv.ID("rst")
 	n := 2000
@@ -347,16 +352,15 @@ func TestWorkerRestart(t *testing.T) {
 		}
 		stop()
 	}()
-	client := sqs.NewFromConfig(w.env.Cfg)
-	first := &batchtest.Poller{SQS: client, QueueURL: w.env.Res.QueueURLs["BatchQueue"], QueueARN: w.env.Res.QueueARNs["BatchQueue"],
-		Handler: NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker")), Visibility: 3}
+	first := w.env.Poller("BatchQueue", NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker")))
+	first.Visibility = 3
 	_ = first.Run(ctx, 2, func() bool { return false }) // ends when stopped
 	mid := job(t, w.db, sub.JobID)
 	if mid.Finished() || mid.ChunksDone < 3 {
 		t.Fatalf("worker stopped at %+v", mid)
 	}
 	// Restart: a new processor (a new sandbox), same queue.
-	w2 := newWorld(t, testenv.Get(t).Cfg, realQueue(t))
+	w2 := newWorld(t, testenv.Get(t).Stores().Jobs, batchQueue(t))
 	ctx2, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	run(t, ctx2, w2, sub.JobID, 2, 30)

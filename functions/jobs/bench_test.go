@@ -44,6 +44,7 @@ func envInt(name string, def int) int {
 // has a model (1 per PutItem or UpdateItem, 4 per chunk commit, every item
 // here < 1 KB) because moto reports nothing for transactions.
 func BenchmarkImport(b *testing.B) {
+	testenv.NeedAWS(b) // it measures the emulator's requests and capacity
 	n := envInt("BENCH_ROWS", 20_000)
 	naiveN := envInt("BENCH_NAIVE_ROWS", min(n, 2000))
 	workers := envInt("BENCH_WORKERS", 4) // the template's MaximumConcurrency

@@ -15,7 +15,7 @@ import (
 // cell starting with = + - @ ' tab or CR, and dropping that one ' gives
 // the JSON value back.
 func TestFailedRowsCSV(t *testing.T) {
-	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	f := newFixture(t, roomy)
 	long := strings.Repeat("x", 165)
 	tests := []struct {
 		name, id  string // id: the cell as written in the submitted file

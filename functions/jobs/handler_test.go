@@ -14,12 +14,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tokenim/tokenim/infra/template"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
-	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/chat"
@@ -37,8 +34,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // Lambda feeds it (batchtest.Poller).
 type fixture struct {
 	env     *testenv.Env
-	db      dynamo.Stores
-	sqs     *sqs.Client
+	db      testenv.Stores
 	handler any
 	poller  *batchtest.Poller
 }
@@ -46,11 +42,10 @@ type fixture struct {
 // roomy limits, so tests sharing the tables never trip each other's quota.
 var roomy = batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 100_000_000}
 
-func newFixture(t testing.TB, cfg aws.Config, limits batch.Config, opts ...batch.ProcessorOptions) fixture {
+func newFixture(t testing.TB, limits batch.Config, opts ...batch.ProcessorOptions) fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	db := env.DB(cfg)
-	client := sqs.NewFromConfig(cfg)
+	db := env.Stores()
 	log := logging.NewTo(io.Discard, "jobs")
 	groups := batch.ChatGroups{Chat: chat.NewService(db.Chat, env.Cursors, chat.Config{}, chat.Options{}), Groups: db.Groups}
 	opt := batch.ProcessorOptions{}
@@ -59,11 +54,11 @@ func newFixture(t testing.TB, cfg aws.Config, limits batch.Config, opts ...batch
 	}
 	opt.Groups = groups
 	proc := batch.NewProcessor(db.Jobs, log, opt)
-	chunks := sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"])
-	h := NewHandler(batch.NewService(db.Jobs, chunks, proc, env.Cursors, limits, log), verify.New(db.Jobs, db.Groups), log)
+	h := NewHandler(batch.NewService(db.Jobs, env.Queue("BatchQueue"), proc, env.Cursors, limits, log), verify.New(db.Jobs, db.Groups), log)
 	worker := lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }})
-	return fixture{env: env, db: db, sqs: client, handler: h.Handle,
-		poller: &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"], Handler: worker, Visibility: 2}}
+	poller := env.Poller("BatchQueue", worker)
+	poller.Visibility = 2
+	return fixture{env: env, db: db, handler: h.Handle, poller: poller}
 }
 
 func submitReq(kind, contentType, body string, query map[string]string) testenv.REST {
@@ -117,9 +112,12 @@ func checkCounts(t testing.TB, r testenv.Reply, state string, total, created, fa
 }
 
 func TestRoutesMatchTemplate(t *testing.T) {
-	env := testenv.Get(t)
+	tmpl, err := template.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := NewHandler(nil, nil, logging.NewTo(io.Discard, "jobs"))
-	if got, want := h.Routes(), env.Template.RestRoutesOf("JobsFunction"); !reflect.DeepEqual(got, want) {
+	if got, want := h.Routes(), tmpl.RestRoutesOf("JobsFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}
 }
@@ -127,7 +125,7 @@ func TestRoutesMatchTemplate(t *testing.T) {
 // TestUsersCSVJob: the seeds' scenario: a class list as CSV, a few rows bad,
 // one id taken already. Valid rows are created, the others reported.
 func TestUsersCSVJob(t *testing.T) {
-	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	f := newFixture(t, roomy)
 	p := testenv.ID("stu")
 	taken := p + "-taken"
 	if _, err := f.db.Jobs.CreateUserForJob(context.Background(), users.User{UserID: taken, Nickname: "Old", CreatedAt: time.Now(), UpdatedAt: time.Now(), Gen: 1}, ""); err != nil {
@@ -213,7 +211,7 @@ func TestUsersCSVJob(t *testing.T) {
 // TestSmallJobInline: a small JSON file is done within the call (200, final
 // state), and the JSON rows' own errors are reported.
 func TestSmallJobInline(t *testing.T) {
-	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	f := newFixture(t, roomy)
 	a, b := testenv.ID("in"), testenv.ID("in")
 	body := fmt.Sprintf(`[{"user_id":%q,"nickname":"A","metadata":{"k":"v"}},{"user_id":%q,"role":"admin"},{"user_id":%q}]`, a, a+"x", b)
 	r := f.submit(t, "users", "application/json", body)
@@ -233,7 +231,7 @@ func TestSmallJobInline(t *testing.T) {
 }
 
 func TestDryRun(t *testing.T) {
-	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	f := newFixture(t, roomy)
 	id := testenv.ID("dry")
 	r := testenv.Call(t, f.handler, submitReq("users", "text/csv", "user_id\n"+id+"\nbad#\n", map[string]string{"dry_run": "true"}))
 	if r.Status != 200 || r.JSON["state"] != "validated" || r.JSON["dry_run"] != true || r.JSON["job_id"] != nil ||
@@ -247,7 +245,7 @@ func TestDryRun(t *testing.T) {
 
 // TestBadInput: every unusable request gets its code and writes nothing.
 func TestBadInput(t *testing.T) {
-	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	f := newFixture(t, roomy)
 	id := testenv.ID("never")
 	csvReq := func(body string) testenv.REST { return submitReq("users", "text/csv", body, nil) }
 	// API Gateway hands text/csv (a binary media type) over base64-encoded.
@@ -312,7 +310,7 @@ func TestBadInput(t *testing.T) {
 
 // TestPermissions: only admin tokens reach batch jobs.
 func TestPermissions(t *testing.T) {
-	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	f := newFixture(t, roomy)
 	uid := testenv.ID("perm")
 	r := f.submit(t, "users", "text/csv", "user_id\n"+uid+"\n")
 	jobID := r.JSON["job_id"].(string)
@@ -359,7 +357,7 @@ func TestGroupsJob(t *testing.T) {
 	// One row at a time: moto rolls a failed transaction back by restoring
 	// a snapshot of the whole table, which would erase a group created
 	// concurrently (DynamoDB and DynamoDB Local have no such problem).
-	f := newFixture(t, testenv.Get(t).Cfg, roomy, batch.ProcessorOptions{Parallelism: 1})
+	f := newFixture(t, roomy, batch.ProcessorOptions{Parallelism: 1})
 	p := testenv.ID("cls")
 	var ub strings.Builder
 	ub.WriteString("user_id\n" + p + "-teacher\n")
@@ -437,7 +435,7 @@ func TestCSVHelpers(t *testing.T) {
 // file gets the first job back (nothing created twice); concurrent retries
 // agree; the key with another file is refused.
 func TestIdempotentSubmit(t *testing.T) {
-	f := newFixture(t, testenv.Get(t).Cfg, roomy)
+	f := newFixture(t, roomy)
 	key := testenv.ID("key")
 	p := testenv.ID("idem")
 	body := csvRows(p, 300)

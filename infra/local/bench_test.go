@@ -38,6 +38,7 @@ import (
 // memory as the gateway's RSS idle, with 1,000 clients, and per connection.
 // The scenario runs once whatever b.N is (it takes far longer than -benchtime).
 func BenchmarkLocalWebSocket1000(b *testing.B) {
+	testenv.NeedAWS(b) // tokenim-local provisions in the emulator
 	const clients, samples = 1000, 300
 	bins := binaries(b)
 	state := b.TempDir()

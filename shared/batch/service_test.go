@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tokenim/tokenim/shared/apierror"
-	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/queue"
@@ -56,7 +55,7 @@ func usersCSV(prefix string, n int) []byte {
 // quota; a finished job frees its slot; a dead slot is reclaimed.
 func TestQuotas(t *testing.T) {
 	env := testenv.Get(t)
-	db := env.DB(env.Cfg)
+	db := env.Stores()
 	log := logging.NewTo(io.Discard, "batch")
 	proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{})
 	q := &capture{}
@@ -109,7 +108,7 @@ func TestQuotas(t *testing.T) {
 	// A slot whose job never got written (a crashed submit), taken long
 	// ago, is reclaimed by the next submit that finds the slots full.
 	svc2 := batch.NewService(db.Jobs, q, proc, env.Cursors, batch.Config{MaxActiveJobs: 2, MaxRowsPerDay: 100_000, InlineMaxRows: -1}, log)
-	holders := activeJobs(t, db)
+	holders := activeJobs(t, db.Jobs)
 	if len(holders) != 2 {
 		t.Fatalf("active jobs %v", holders)
 	}
@@ -129,7 +128,7 @@ func TestQuotas(t *testing.T) {
 	if _, err := svc2.SubmitUsers(ctx, admin, batch.SubmitInput{ContentType: "text/csv", Body: usersCSV(p+"f", 10)}); err != nil {
 		t.Fatalf("submit with a ghost slot: %v", err)
 	}
-	got := activeJobs(t, db)
+	got := activeJobs(t, db.Jobs)
 	if _, ok := got[ghost]; ok || len(got) != 2 {
 		t.Fatalf("after reclaim: %v (the ghost must go, the young slot stay)", got)
 	}
@@ -138,9 +137,9 @@ func TestQuotas(t *testing.T) {
 	}
 }
 
-func activeJobs(t *testing.T, db dynamo.Stores) map[string]time.Time {
+func activeJobs(t *testing.T, jobs batch.Store) map[string]time.Time {
 	t.Helper()
-	_, holders, err := db.Jobs.AcquireSlot(context.Background(), "job_probe", 0, time.Now())
+	_, holders, err := jobs.AcquireSlot(context.Background(), "job_probe", 0, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +149,7 @@ func activeJobs(t *testing.T, db dynamo.Stores) map[string]time.Time {
 // TestRequestCounts pins the requests and write units of a job, chunk by
 // chunk (docs/data-model.md quotes them).
 func TestRequestCounts(t *testing.T) {
+	testenv.NeedAWS(t)
 	env := testenv.Get(t)
 	cfg, counter := env.Counted()
 	db := env.DB(cfg)

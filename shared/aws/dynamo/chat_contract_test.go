@@ -34,6 +34,7 @@ func (db chatDB) AddUsers(ctx context.Context, ids ...string) error {
 // TestChatContract runs the chat.Store contract against DynamoDB (the
 // emulator); every test uses fresh ids, so one set of tables serves all.
 func TestChatContract(t *testing.T) {
+	testenv.NeedAWS(t) // the memory twin runs in shared/memstore
 	env := testenv.Get(t)
 	stores := env.DB(env.Cfg)
 	db := chatDB{Chat: stores.Chat, users: stores.Users}

@@ -7,9 +7,11 @@ import (
 
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/storetest"
+	"github.com/tokenim/tokenim/shared/testenv"
 )
 
 func TestConnectionsContract(t *testing.T) {
+	testenv.NeedAWS(t) // the memory twin runs in shared/memstore
 	storetest.ConnectionsStore(t, func(t *testing.T) storetest.Connections {
 		db := contractDB(t)
 		return storetest.Connections{Store: db.Connections, AddMembers: func(t *testing.T, gid string, uids ...string) {

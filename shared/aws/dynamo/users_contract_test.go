@@ -1,7 +1,6 @@
 package dynamo_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/tokenim/tokenim/shared/auth"
@@ -16,18 +15,18 @@ import (
 // fresh ids).
 func contractDB(t *testing.T) dynamo.Stores {
 	t.Helper()
-	if os.Getenv("AWS_ENDPOINT_URL") == "" {
-		t.Skip("DynamoDB contract test: needs an emulator; set AWS_ENDPOINT_URL (make test does)")
-	}
+	testenv.NeedAWS(t)
 	e := testenv.Get(t)
 	return e.DB(e.Cfg)
 }
 
 func TestUsersContract(t *testing.T) {
+	testenv.NeedAWS(t) // the memory twin runs in shared/memstore
 	storetest.UsersStore(t, func(t *testing.T) users.Store { return contractDB(t).Users })
 }
 
 func TestUserGensContract(t *testing.T) {
+	testenv.NeedAWS(t) // the memory twin runs in shared/memstore
 	storetest.UserGens(t, func(t *testing.T) (auth.UserGens, users.Store) {
 		db := contractDB(t)
 		return db.Users, db.Users
