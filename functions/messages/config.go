@@ -5,13 +5,8 @@ import (
 )
 
 // envConfig is what messages reads from its environment (template.yaml,
-// MessagesFunction); app.Load reads it once at init.
-type envConfig struct {
-	app.Base
-	app.Keys
-	Chat     app.Chat
-	Realtime app.Realtime
-}
+// MessagesFunction): a chat-serving function's; app.Load reads it once at init.
+type envConfig = app.ChatService
 
 // newConfig returns the configuration with its defaults, kept for the
 // variables that are unset.

@@ -254,3 +254,12 @@ func logEnvFailure(log *slog.Logger, err error) {
 	}
 	log.Error("init failed", append(attrs, "err", err.Error())...)
 }
+
+// ChatService is the configuration of a function that serves chat over
+// an API (groups, messages, websocket): tables, keys, chat limits, push.
+type ChatService struct {
+	Base
+	Keys
+	Chat     Chat
+	Realtime Realtime
+}
