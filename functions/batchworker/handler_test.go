@@ -240,7 +240,12 @@ func run(t testing.TB, ctx context.Context, w world, jobID string, workers int, 
 		return err == nil && j.Finished()
 	})
 	if err != nil {
-		t.Fatalf("worker: %v", err)
+		// Say why: a job short of its chunks with messages in the
+		// dead-letter queue means chunks outlived their visibility timeout.
+		j, jerr := w.db.Jobs.GetJob(context.Background(), jobID)
+		t.Fatalf("worker: %v; job %+v (%v); %d invocations, %d received, %d reported failed, %d whole-batch failures; dead-letter queue holds %d",
+			err, j, jerr, p.Invocations.Load(), p.Received.Load(), p.ItemFailures.Load(), p.WholeBatchFailures.Load(),
+			w.env.QueueLen(context.Background(), "BatchDeadLetterQueue"))
 	}
 	return p
 }
@@ -285,7 +290,10 @@ func TestFaultInjection(t *testing.T) {
 	faults.Attach(&cfg)
 	w := newWorld(t, env.DB(cfg).Jobs, batchQueue(t))
 	start := time.Now()
-	poller := importAll(t, w, "flt", n, 4*time.Minute, 10)
+	// Visibility 30 s: a chunk slowed by faults and a busy emulator must not
+	// be redelivered while it still runs (5 receives dead-letter it, and no
+	// dead-letter consumer runs here); 10 s did that under make test's load.
+	poller := importAll(t, w, "flt", n, 5*time.Minute, 30)
 	s := counter.Snapshot()
 	t.Logf("%d rows in %s: faults injected %d throttled + %d lost replies = %.1f%% of %d write calls; "+
 		"creates %d new + %d recognised; %d invocations, %d messages received, %d reported failed; %s",
