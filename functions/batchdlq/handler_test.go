@@ -147,7 +147,7 @@ func poisonChunk(t *testing.T, jobs batch.Store) {
 	}
 	// The good rows of the poison chunk were written in its deliveries and
 	// are counted created, once.
-	found, _, err := env.Stores().Jobs.FindUsers(ctx, []string{p + "-201", p + "-400", p + "-252"})
+	found, err := env.Stores().Jobs.FindUsers(ctx, []string{p + "-201", p + "-400", p + "-252"})
 	if err != nil || len(found) != 3 || found[p+"-252"] != sub.JobID {
 		t.Fatalf("rows of the dead chunk: %v %v", found, err)
 	}

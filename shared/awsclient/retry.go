@@ -30,9 +30,9 @@ import (
 //     stop retries for every other recipient of a fan-out; the attempt cap
 //     and the backoff already bound the load.
 //
-// Left to the domain: DynamoDB's UnprocessedItems/UnprocessedKeys (the SDK
-// does not retry a call that succeeded; shared/aws/dynamo retries exactly those,
-// bounded and jittered), seq collisions in shared/chat, and SQS's own
+// Left to others: DynamoDB's UnprocessedItems/UnprocessedKeys (the SDK
+// does not retry a call that succeeded; the DynamoDB adapter, shared/aws/dynamo,
+// retries exactly those, bounded and jittered, and returns none), seq collisions in shared/chat, and SQS's own
 // redelivery of failed queue records.
 
 // Policy is the retry policy's numbers.

@@ -296,26 +296,16 @@ func (p *Processor) classifyUsers(ctx context.Context, m Message, reason string)
 	return created, errs, nil
 }
 
-// find looks ids up 100 at a time, retrying unprocessed keys.
-func (p *Processor) find(ctx context.Context, ids []string, lookup func(context.Context, []string) (map[string]string, []string, error)) (map[string]string, error) {
+// find looks ids up 100 at a time (the store retries unprocessed keys).
+func (p *Processor) find(ctx context.Context, ids []string, lookup func(context.Context, []string) (map[string]string, error)) (map[string]string, error) {
 	found := map[string]string{}
 	for start := 0; start < len(ids); start += 100 {
-		todo := ids[start:min(start+100, len(ids))]
-		err := p.backoff.Do(ctx, func() error {
-			got, left, err := lookup(ctx, todo)
-			for k, v := range got {
-				found[k] = v
-			}
-			if err != nil {
-				return err
-			}
-			if todo = left; len(left) > 0 {
-				return ErrConflict // unprocessed keys: back off and retry them
-			}
-			return nil
-		})
+		got, err := lookup(ctx, ids[start:min(start+100, len(ids))])
 		if err != nil {
 			return nil, fmt.Errorf("batch: look up rows: %w", err)
+		}
+		for k, v := range got {
+			found[k] = v
 		}
 	}
 	return found, nil

@@ -8,8 +8,8 @@ import (
 )
 
 // Backoff retries what only this package can retry: ErrConflict, a write
-// that lost a race on the job record or entries a batch call left
-// undone (unprocessed keys, refused queue entries). Every other error,
+// that lost a race on the job record, or queue entries SQS refused
+// (unprocessed DynamoDB keys are the adapter's to retry). Every other error,
 // throttling and 5xx included, is returned at once: the SDK's retryer
 // (awsclient.DefaultPolicy) has already retried it, and retrying again
 // here would multiply the attempts per operation. Delays are exponential

@@ -17,9 +17,10 @@ type Store interface {
 	PutJob(ctx context.Context, j Job) error
 	// GetJob reads a job (strongly consistent); not_found if absent.
 	GetJob(ctx context.Context, id string) (Job, error)
-	// PutChunkErrors stores validation errors per chunk range (BatchWriteItem)
-	// and returns what DynamoDB left unprocessed.
-	PutChunkErrors(ctx context.Context, jobID string, lists []ChunkErrors, expires time.Time) ([]ChunkErrors, error)
+	// PutChunkErrors stores validation errors per chunk range, at most 25
+	// lists (one BatchWriteItem; the adapter retries what DynamoDB leaves
+	// unprocessed, so an error means not all were stored).
+	PutChunkErrors(ctx context.Context, jobID string, lists []ChunkErrors, expires time.Time) error
 	// ChunkStatus reads the job (nil if absent) and whether the chunk's
 	// marker exists, in one BatchGetItem.
 	ChunkStatus(ctx context.Context, jobID string, chunk int) (*Job, bool, error)
@@ -45,8 +46,9 @@ type Store interface {
 	// then returns the existing fingerprint (users.Store has the same).
 	ClaimIdempotencyKey(ctx context.Context, scope, key, fingerprint string, ttl time.Duration) (string, error)
 	// FindUsers reads up to 100 ids (consistent): the ones that exist, with
-	// the job that created each ("" if none), and the ids left unprocessed.
-	FindUsers(ctx context.Context, ids []string) (found map[string]string, unprocessed []string, err error)
+	// the job that created each ("" if none). The adapter retries keys
+	// DynamoDB leaves unprocessed, so an error means some were not read.
+	FindUsers(ctx context.Context, ids []string) (found map[string]string, err error)
 }
 
 // Outcome is what a conditional create found.

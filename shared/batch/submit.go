@@ -207,7 +207,7 @@ func (c chunk) message(j Job) Message {
 }
 
 // putValidationErrors stores each chunk range's invalid rows (so the error
-// listing reads them in row order), retrying unprocessed items.
+// listing reads them in row order); the store retries unprocessed items.
 func (s *Service) putValidationErrors(ctx context.Context, j Job, chunks []chunk) error {
 	var lists []ChunkErrors
 	for _, c := range chunks {
@@ -216,18 +216,7 @@ func (s *Service) putValidationErrors(ctx context.Context, j Job, chunks []chunk
 		}
 	}
 	for start := 0; start < len(lists); start += 25 {
-		todo := lists[start:min(start+25, len(lists))]
-		err := s.backoff.Do(ctx, func() error {
-			left, err := s.store.PutChunkErrors(ctx, j.JobID, todo, j.ExpiresAt)
-			if err != nil {
-				return err
-			}
-			if todo = left; len(left) > 0 {
-				return ErrConflict // unprocessed items: back off, retry them
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.store.PutChunkErrors(ctx, j.JobID, lists[start:min(start+25, len(lists))], j.ExpiresAt); err != nil {
 			return fmt.Errorf("batch: store validation errors: %w", err)
 		}
 	}

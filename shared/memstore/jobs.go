@@ -104,17 +104,17 @@ func (s *Jobs) ChunkStatus(_ context.Context, jobID string, chunk int) (*batch.J
 }
 
 // PutChunkErrors stores (overwrites) each chunk's validation-error list;
-// at most 25 lists, as one BatchWriteItem. Nothing is left unprocessed.
-func (s *Jobs) PutChunkErrors(_ context.Context, jobID string, lists []batch.ChunkErrors, _ time.Time) ([]batch.ChunkErrors, error) {
+// at most 25 lists, as one BatchWriteItem.
+func (s *Jobs) PutChunkErrors(_ context.Context, jobID string, lists []batch.ChunkErrors, _ time.Time) error {
 	if len(lists) > 25 {
-		return nil, fmt.Errorf("memstore: put chunk errors: %d items, at most 25", len(lists))
+		return fmt.Errorf("memstore: put chunk errors: %d items, at most 25", len(lists))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range lists {
 		s.putChunk(jobID, chunkSK(l.Chunk)+"#V", chunkRec{errs: slices.Clone(l.Errors)})
 	}
-	return nil, nil
+	return nil
 }
 
 func (s *Jobs) putChunk(jobID, sk string, c chunkRec) {
@@ -253,18 +253,17 @@ func (s *Jobs) ClaimIdempotencyKey(ctx context.Context, scope, key, fp string, t
 
 // FindUsers reads up to 100 distinct ids: those that exist, with the job
 // that created each. As BatchGetItem, it refuses no ids (DynamoDB does;
-// moto does not), more than 100, or a repeated id; nothing is left
-// unprocessed.
-func (s *Jobs) FindUsers(_ context.Context, ids []string) (map[string]string, []string, error) {
+// moto does not), more than 100, or a repeated id.
+func (s *Jobs) FindUsers(_ context.Context, ids []string) (map[string]string, error) {
 	if len(ids) == 0 || len(ids) > 100 {
-		return nil, nil, fmt.Errorf("memstore: find users: %d ids, want 1 to 100", len(ids))
+		return nil, fmt.Errorf("memstore: find users: %d ids, want 1 to 100", len(ids))
 	}
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if seen[id] {
-			return nil, nil, fmt.Errorf("memstore: find users: id %q repeated", id)
+			return nil, fmt.Errorf("memstore: find users: id %q repeated", id)
 		}
 		seen[id] = true
 	}
-	return s.users.jobsOf(ids), nil, nil
+	return s.users.jobsOf(ids), nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
-	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -27,10 +26,10 @@ const findPage = 100
 // Parallelism is how many group reads run at once.
 const Parallelism = 16
 
-// UserFinder reads up to 100 users (consistent): the ids that exist and the
-// ids the store left unprocessed (batch.Store has it).
+// UserFinder reads up to 100 users (consistent): the ids that exist
+// (batch.Store has it; the adapter retries unprocessed keys itself).
 type UserFinder interface {
-	FindUsers(ctx context.Context, ids []string) (found map[string]string, unprocessed []string, err error)
+	FindUsers(ctx context.Context, ids []string) (found map[string]string, err error)
 }
 
 // GroupReader reads a group head, nil if absent (chat.Store has it).
@@ -48,14 +47,11 @@ type Result struct {
 type Service struct {
 	users  UserFinder
 	groups GroupReader
-	// retry retries the user ids a FindUsers call left unprocessed; it is
-	// batch's policy for unprocessed entries (bounded, jittered).
-	retry batch.Backoff
 }
 
 // New builds the service.
 func New(u UserFinder, g GroupReader) *Service {
-	return &Service{users: u, groups: g, retry: batch.DefaultBackoff}
+	return &Service{users: u, groups: g}
 }
 
 // Users reports which of ids exist (strongly consistent reads, so a
@@ -67,22 +63,12 @@ func (s *Service) Users(ctx context.Context, p auth.Principal, ids []string) (Re
 	}
 	found := map[string]bool{}
 	for start := 0; start < len(ids); start += findPage {
-		todo := ids[start:min(start+findPage, len(ids))]
-		err := s.retry.Do(ctx, func() error {
-			got, left, err := s.users.FindUsers(ctx, todo)
-			for id := range got {
-				found[id] = true
-			}
-			if err != nil {
-				return err
-			}
-			if todo = left; len(left) > 0 {
-				return batch.ErrConflict // unprocessed keys: back off and retry them
-			}
-			return nil
-		})
+		got, err := s.users.FindUsers(ctx, ids[start:min(start+findPage, len(ids))])
 		if err != nil {
 			return Result{}, fmt.Errorf("verify: find users: %w", err)
+		}
+		for id := range got {
+			found[id] = true
 		}
 	}
 	return split(ids, func(i int) bool { return found[ids[i]] }), nil

@@ -11,29 +11,28 @@ import (
 	"github.com/tokenim/tokenim/shared/chat"
 )
 
-// finder knows some users and leaves the first id of each of its first
-// `unprocessed` calls unprocessed, as a throttled BatchGetItem does.
+// finder knows some users; fail makes every call fail.
 type finder struct {
-	known       map[string]bool
-	unprocessed int
-	calls       int
+	known map[string]bool
+	fail  bool
+	calls int
 }
 
-func (f *finder) FindUsers(_ context.Context, ids []string) (map[string]string, []string, error) {
+func (f *finder) FindUsers(_ context.Context, ids []string) (map[string]string, error) {
 	f.calls++
 	if len(ids) > findPage {
-		return nil, nil, errors.New("more than 100 ids")
+		return nil, errors.New("more than 100 ids")
 	}
-	found, left := map[string]string{}, []string(nil)
-	for i, id := range ids {
-		switch {
-		case i == 0 && f.calls <= f.unprocessed:
-			left = append(left, id)
-		case f.known[id]:
+	if f.fail {
+		return nil, errors.New("read failed")
+	}
+	found := map[string]string{}
+	for _, id := range ids {
+		if f.known[id] {
 			found[id] = ""
 		}
 	}
-	return found, left, nil
+	return found, nil
 }
 
 type groups map[string]bool
@@ -63,22 +62,22 @@ func TestUsers(t *testing.T) {
 		name         string
 		p            auth.Principal
 		ids          []string
-		unprocessed  int
+		fail         bool
 		wantCode     apierror.Code
 		wantExisting []string
 		wantMissing  []string
 	}{
 		{name: "split in request order, repeats dropped", p: admin, ids: []string{"bob", "zed", "alice", "bob"},
 			wantExisting: []string{"bob", "alice"}, wantMissing: []string{"zed"}},
-		{name: "unprocessed ids are read again", p: admin, ids: []string{"alice", "zed"}, unprocessed: 2,
-			wantExisting: []string{"alice"}, wantMissing: []string{"zed"}},
+		{name: "a failed read is internal, not a wrong answer", p: admin, ids: []string{"alice", "zed"}, fail: true,
+			wantCode: apierror.Internal},
 		{name: "user principal", p: auth.Principal{Kind: auth.KindUser, UserID: "alice"}, ids: []string{"alice"}, wantCode: apierror.Forbidden},
 		{name: "empty", p: admin, ids: []string{}, wantCode: apierror.ValidationFailed},
 		{name: "too many", p: admin, ids: many(MaxIDs + 1), wantCode: apierror.ValidationFailed},
 		{name: "bad id", p: admin, ids: []string{"alice", "no spaces"}, wantCode: apierror.InvalidID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &finder{known: map[string]bool{"alice": true, "bob": true}, unprocessed: tc.unprocessed}
+			f := &finder{known: map[string]bool{"alice": true, "bob": true}, fail: tc.fail}
 			got, err := New(f, groups{}).Users(context.Background(), tc.p, tc.ids)
 			check(t, got, err, tc.wantCode, tc.wantExisting, tc.wantMissing)
 		})

@@ -163,25 +163,21 @@ func (db *Jobs) ChunkStatus(ctx context.Context, jobID string, chunk int) (*batc
 }
 
 // PutChunkErrors writes validation-error items, up to 25 per BatchWriteItem
-// (1 WCU per KB each); unprocessed items are retried by batchWrite, so
-// none are returned.
-func (db *Jobs) PutChunkErrors(ctx context.Context, jobID string, lists []batch.ChunkErrors, expires time.Time) ([]batch.ChunkErrors, error) {
+// (1 WCU per KB each); unprocessed items are retried by batchWrite.
+func (db *Jobs) PutChunkErrors(ctx context.Context, jobID string, lists []batch.ChunkErrors, expires time.Time) error {
 	if len(lists) > 25 {
-		return nil, fmt.Errorf("store: put chunk errors: %d items, at most 25", len(lists))
+		return fmt.Errorf("store: put chunk errors: %d items, at most 25", len(lists))
 	}
 	reqs := make([]types.WriteRequest, len(lists))
 	for i, l := range lists {
 		sk := chunkSK(l.Chunk) + "#V"
 		item, err := attributevalue.MarshalMap(chunkItem{PK: jobPK(jobID), SK: sk, Errs: toErrItems(l.Errors), ExpiresAt: expires.Unix()})
 		if err != nil {
-			return nil, wrap("marshal chunk errors", err)
+			return wrap("marshal chunk errors", err)
 		}
 		reqs[i] = types.WriteRequest{PutRequest: &types.PutRequest{Item: item}}
 	}
-	if err := db.batchWrite(ctx, "put chunk errors", map[string][]types.WriteRequest{db.t.Jobs: reqs}); err != nil {
-		return nil, err
-	}
-	return nil, nil
+	return db.batchWrite(ctx, "put chunk errors", map[string][]types.WriteRequest{db.t.Jobs: reqs})
 }
 
 // CommitChunk records a chunk's result exactly once: one transaction puts
@@ -417,9 +413,9 @@ func (db *Jobs) CreateUserForJob(ctx context.Context, u users.User, jobID string
 
 // FindUsers reads up to 100 users' job_id in one BatchGetItem (consistent:
 // 1 RCU each); unprocessed keys are retried by batchRead.
-func (db *Jobs) FindUsers(ctx context.Context, ids []string) (map[string]string, []string, error) {
+func (db *Jobs) FindUsers(ctx context.Context, ids []string) (map[string]string, error) {
 	if len(ids) > 100 {
-		return nil, nil, fmt.Errorf("store: find users: %d ids, at most 100", len(ids))
+		return nil, fmt.Errorf("store: find users: %d ids, at most 100", len(ids))
 	}
 	keys := make([]map[string]types.AttributeValue, len(ids))
 	for i, id := range ids {
@@ -440,7 +436,7 @@ func (db *Jobs) FindUsers(ctx context.Context, ids []string) (map[string]string,
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return found, nil, nil // unprocessed keys were retried by batchRead
+	return found, nil
 }
