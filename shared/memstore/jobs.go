@@ -150,15 +150,15 @@ func (s *Jobs) CommitChunk(_ context.Context, c batch.Commit) (bool, error) {
 
 // ErrorsFrom reads chunk items from chunk from on, in key order (the
 // marker's failed rows, then the chunk's validation errors), until it has
-// at least want errors and reaches the next chunk. As in the adapter, a
-// chunk without errors is listed with none (see chunkRec).
+// at least want errors and reaches the next chunk. Items without errors
+// are skipped, as the adapter's size(errs) filter skips them.
 func (s *Jobs) ErrorsFrom(_ context.Context, jobID string, from, want int) ([]batch.ChunkErrors, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	items := s.chunks[jobID]
 	sks := make([]string, 0, len(items))
 	for sk := range items {
-		if sk >= chunkSK(from) && sk <= "C#~" {
+		if sk >= chunkSK(from) && sk <= "C#~" && len(items[sk].errs) > 0 {
 			sks = append(sks, sk)
 		}
 	}

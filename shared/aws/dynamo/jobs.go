@@ -229,7 +229,9 @@ func (db *Jobs) CommitChunk(ctx context.Context, c batch.Commit) (bool, error) {
 
 // ErrorsFrom reads the chunk items that hold errors, from chunk from on,
 // in key (= row) order, strongly consistent, until it has at least want
-// errors and reaches the next chunk.
+// errors and reaches the next chunk. Every chunk item carries an errs list,
+// empty when the chunk had none, so the filter is on its size: a listing
+// never returns, or points its cursor at, a chunk without errors.
 func (db *Jobs) ErrorsFrom(ctx context.Context, jobID string, from, want int) ([]batch.ChunkErrors, int, error) {
 	var out []batch.ChunkErrors
 	total := 0
@@ -238,11 +240,11 @@ func (db *Jobs) ErrorsFrom(ctx context.Context, jobID string, from, want int) ([
 		res, err := db.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:              &db.t.Jobs,
 			KeyConditionExpression: aws.String("pk = :p AND sk BETWEEN :from AND :to"),
-			FilterExpression:       aws.String("attribute_exists(errs)"),
+			FilterExpression:       aws.String("size(errs) > :zero"),
 			ProjectionExpression:   aws.String("sk, errs"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":p": &types.AttributeValueMemberS{Value: jobPK(jobID)}, ":from": &types.AttributeValueMemberS{Value: chunkSK(from)},
-				":to": &types.AttributeValueMemberS{Value: chunkPrefix + "~"},
+				":to": &types.AttributeValueMemberS{Value: chunkPrefix + "~"}, ":zero": num(0),
 			},
 			ConsistentRead:    aws.Bool(true),
 			ExclusiveStartKey: start,
