@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
@@ -27,7 +28,12 @@ func TestReadmeLocalCommands(t *testing.T) {
 	}
 	dir := t.TempDir()
 	state := filepath.Join(dir, ".tokenim")
-	if err := WriteInfo(filepath.Join(state, "local.json"), Info{RESTURL: s.RESTURL, UserPool: s.UserPool.Info()}); err != nil {
+	cred, secret, err := auth.NewService(nil, s.db.Credentials, s.db.Users).CreateCredential(context.Background(), "readme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := Info{RESTURL: s.RESTURL, Admin: AdminCred{KeyID: cred.KeyID, Secret: secret}, UserPool: s.UserPool.Info()}
+	if err := WriteInfo(filepath.Join(state, "local.json"), info); err != nil {
 		t.Fatal(err)
 	}
 	root := template.RepoRoot()
@@ -41,6 +47,14 @@ func TestReadmeLocalCommands(t *testing.T) {
 	out := runBounded(t, dir, nil, "bash", "-euo", "pipefail", "-c", block)
 	if !strings.Contains(out, `"access_token"`) {
 		t.Fatalf("README commands gave no chat token:\n%s\n%s", out, s.out)
+	}
+
+	// "Calling the API", with its "locally" lines as a developer would
+	// uncomment them: an admin token, a user, that user's token.
+	call := strings.ReplaceAll(shBlockAfter(t, string(readme), "### Calling the API"), "\n#   ", "\n")
+	out = runBounded(t, dir, nil, "bash", "-euo", "pipefail", "-c", strings.Replace(call, "alice", testenv.ID("al"), -1))
+	if strings.Count(out, `"user_id"`) != 2 || !strings.Contains(out, `"access_token"`) {
+		t.Fatalf("README's Calling the API gave no user and token:\n%s\n%s", out, s.out)
 	}
 
 	// make signup, with make dev's state in TOKENIM_STATE.
