@@ -228,9 +228,7 @@ func (p *Processor) createUsers(ctx context.Context, m Message) (int, []RowError
 			e := rowError(it.Row, it.Data.UserID, err)
 			return 0, &e, nil
 		}
-		now := p.now().UTC().Truncate(time.Millisecond)
-		u := users.User{UserID: it.Data.UserID, Nickname: it.Data.Nickname, AvatarURL: it.Data.AvatarURL, Metadata: it.Data.Metadata,
-			CreatedAt: now, UpdatedAt: now, Gen: users.NewGen()}
+		u := users.New(it.Data.input(), p.now())
 		out, err := p.store.CreateUserForJob(ctx, u, m.JobID)
 		if err != nil {
 			return 0, nil, err

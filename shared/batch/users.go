@@ -13,12 +13,14 @@ type UserRow struct {
 	Metadata  map[string]string `json:"metadata,omitempty"`
 }
 
-// Validate applies the same rules as POST /v1/users.
+// Validate applies the same rules as POST /v1/users (users.CreateInput's).
 func (u *UserRow) Validate() error {
-	if err := users.ValidateID("user_id", u.UserID); err != nil {
-		return err
-	}
-	return users.Profile{Nickname: u.Nickname, AvatarURL: u.AvatarURL, Metadata: u.Metadata}.Validate()
+	return u.input().Validate()
+}
+
+// input is the row as the users package's creation input.
+func (u *UserRow) input() users.CreateInput {
+	return users.CreateInput{UserID: u.UserID, Profile: users.Profile{Nickname: u.Nickname, AvatarURL: u.AvatarURL, Metadata: u.Metadata}}
 }
 
 var userSchema = schema[UserRow]{

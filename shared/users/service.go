@@ -72,10 +72,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 	if err := p.Admin(); err != nil {
 		return User{}, false, err
 	}
-	if err := ValidateID("user_id", in.UserID); err != nil {
-		return User{}, false, err
-	}
-	if err := in.Profile.Validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return User{}, false, err
 	}
 	if idemKey != "" {
@@ -109,12 +106,30 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput, 
 	return u, true, nil
 }
 
-// newUser is a user about to be created: a fresh generation, now as both
-// timestamps.
+// newUser is a user about to be created by this service (in is valid).
 func (s *Service) newUser(in CreateInput, idemKey string) User {
-	now := s.now().UTC().Truncate(time.Millisecond)
+	u := New(in, s.now())
+	u.IdempotencyKey = idemKey
+	return u
+}
+
+// Validate applies the rules every new user meets, however it is created
+// (REST, sign-up, batch import): a valid id and a valid profile.
+func (in CreateInput) Validate() error {
+	if err := ValidateID("user_id", in.UserID); err != nil {
+		return err
+	}
+	return in.Profile.Validate()
+}
+
+// New is the one constructor of a user about to be created, from a valid
+// input: a fresh generation (so tokens of an earlier user of the same id
+// stay dead), now in whole milliseconds, UTC, as both timestamps. Every
+// path that creates users (this service, batch import) builds them here.
+func New(in CreateInput, now time.Time) User {
+	now = now.UTC().Truncate(time.Millisecond)
 	return User{UserID: in.UserID, Nickname: in.Nickname, AvatarURL: in.AvatarURL, Metadata: in.Metadata,
-		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), IdempotencyKey: idemKey, Source: in.Source}
+		CreatedAt: now, UpdatedAt: now, Gen: NewGen(), Source: in.Source}
 }
 
 // Get returns a user: admins any, users only themselves.
