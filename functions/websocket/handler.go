@@ -103,6 +103,24 @@ const (
 	Subprotocol = "tokenim"
 )
 
+// ReplyBudget is the part of an invocation kept for the reply: an action
+// runs under a deadline this much earlier than the invocation's, so a frame
+// whose work runs out of time still gets its one reply (docs/websocket.md).
+const ReplyBudget = 1500 * time.Millisecond
+
+// retryAfterMs is what an out-of-time reply tells the client to wait.
+const retryAfterMs = 1000
+
+// workContext is ctx with a deadline ReplyBudget before the invocation's
+// (or half the time left, when less than two budgets are left).
+func workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, d.Add(-min(ReplyBudget, time.Until(d)/2)))
+}
+
 // Handle dispatches on the route key.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	rc := ev.RequestContext
@@ -144,8 +162,19 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 	if p.Kind != auth.KindUser {
 		return h.fail(ctx, c, apierror.New(apierror.Forbidden, "WebSocket connections belong to users."))
 	}
-	result, err := act(realtime.WithOrigin(ctx, c.ConnectionID), c)
+	work, cancel := workContext(ctx)
+	defer cancel()
+	result, err := act(realtime.WithOrigin(work, c.ConnectionID), c)
 	if err != nil {
+		if work.Err() != nil {
+			// The action ran out of its share of the invocation; the reply
+			// still goes out, in the budget kept for it. A send may have
+			// stored its message: the same client_msg_id returns it.
+			h.log.WarnContext(ctx, "action out of time", "route", rc.RouteKey, "connection_id", rc.ConnectionID, "err", err.Error())
+			return h.fail(ctx, c, apierror.New(apierror.ServiceUnavailable,
+				"The request ran out of time; retry it (a send with the same client_msg_id returns the message if it was stored).").
+				WithDetails(map[string]int{"retry_after_ms": retryAfterMs}))
+		}
 		if apierror.CodeOf(err) == apierror.Internal {
 			h.log.ErrorContext(ctx, "action failed", "route", rc.RouteKey, "connection_id", rc.ConnectionID, "err", err.Error())
 		}
@@ -227,7 +256,11 @@ func (h *Handler) fail(ctx context.Context, c *Call, e *apierror.Error) (events.
 }
 
 func (h *Handler) reply(ctx context.Context, c *Call, f realtime.Frame, code int) (events.APIGatewayProxyResponse, error) {
-	err := realtime.Send(ctx, h.push, c.ConnectionID, f)
+	// The reply has its own short context: it must go out even when the
+	// action's context has expired (the one reply every frame gets).
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ReplyBudget)
+	defer cancel()
+	err := realtime.Send(rctx, h.push, c.ConnectionID, f)
 	switch {
 	case errors.Is(err, realtime.ErrGone):
 		// The client left; nothing to answer.
