@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/audit"
 )
 
 // envConfig is what authorizer reads from its environment (template.yaml,
@@ -9,6 +10,7 @@ import (
 type envConfig struct {
 	app.Base
 	app.Keys
+	Audit audit.Env
 }
 
 // newConfig returns the configuration with its defaults, kept for the

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 )
 
@@ -16,12 +17,19 @@ import (
 // WebSocket handshakes (?token=<token>, or the Sec-WebSocket-Protocol
 // header, since browsers cannot set Authorization on a WebSocket).
 type Handler struct {
-	auth *auth.Service
-	log  *slog.Logger
+	auth     *auth.Service
+	log      *slog.Logger
+	failures *audit.Failures // repeated failures per source address, summarised in the audit log
 }
 
 // NewHandler builds the handler.
 func NewHandler(a *auth.Service, log *slog.Logger) *Handler { return &Handler{auth: a, log: log} }
+
+// WithFailures records repeated failed authentication (audit.Failures).
+func (h *Handler) WithFailures(f *audit.Failures) *Handler {
+	h.failures = f
+	return h
+}
 
 // errUnauthorized is the exact error string API Gateway turns into a 401
 // (the UNAUTHORIZED gateway response); any other error would be a 500.
@@ -30,6 +38,9 @@ var errUnauthorized = errors.New("Unauthorized")
 // Handle returns an Allow policy with the principal as context, or refuses.
 // Caching is off in the template (a deleted user's token must stop at
 // once), so the policy names just this method.
+//
+// A banned user's REST request is allowed with the ban in its context
+// (handlers answer 403 banned); its WebSocket handshake is refused (401).
 //
 // A request without a token is "Unauthorized" (401 unauthorized). A REST
 // request with a token that is not valid (malformed, expired, forged,
@@ -42,6 +53,12 @@ var errUnauthorized = errors.New("Unauthorized")
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	token := bearer(ev)
 	p, err := h.auth.Authenticate(ctx, token)
+	if apierror.Is(err, apierror.Banned) && !isWebSocketConnect(ev.MethodArn) {
+		// Through, with the ban in the context: the handler answers 403
+		// banned with its reason (a Deny could only be the gateway's 401).
+		h.log.InfoContext(ctx, "banned", "request_id", ev.RequestContext.RequestID, "user_id", p.UserID)
+		return policy(principalID(p), "Allow", ev.MethodArn, p.ContextFields()), nil
+	}
 	if err != nil {
 		code := apierror.CodeOf(err)
 		if code == apierror.Internal {
@@ -49,6 +66,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 			return events.APIGatewayCustomAuthorizerResponse{}, err
 		}
 		h.log.InfoContext(ctx, "denied", "request_id", ev.RequestContext.RequestID, "code", string(code))
+		if code == apierror.InvalidToken {
+			id := ev.RequestContext.Identity
+			h.failures.Failed(ctx, audit.Meta{RequestID: ev.RequestContext.RequestID, SourceIP: id.SourceIP, UserAgent: headerValue(ev.Headers, "User-Agent")}, string(code))
+		}
 		if code == apierror.InvalidToken && !isWebSocketConnect(ev.MethodArn) {
 			return policy(anonymous, "Deny", ev.MethodArn, nil), nil
 		}
@@ -102,6 +123,15 @@ func bearer(ev events.APIGatewayCustomAuthorizerRequestTypeRequest) string {
 					return part
 				}
 			}
+		}
+	}
+	return ""
+}
+
+func headerValue(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
 		}
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.keyID = c.KeyID
-	issued, err := a.ClientCredentials(context.Background(), c.KeyID, secret)
+	issued, err := a.ClientCredentials(context.Background(), c.KeyID, secret, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestAllows(t *testing.T) {
 	}{
 		{"user bearer", header("Bearer " + tok), auth.Principal{Kind: auth.KindUser, UserID: id}},
 		{"user lower-case bearer", header("bearer " + tok), auth.Principal{Kind: auth.KindUser, UserID: id}},
-		{"admin bearer", header("Bearer " + f.adminOK), auth.Principal{Kind: auth.KindAdmin, KeyID: f.keyID}},
+		{"admin bearer", header("Bearer " + f.adminOK), auth.Principal{Kind: auth.KindAdmin, KeyID: f.keyID, Scopes: auth.Scopes{auth.ScopeAdmin}}},
 		{"websocket query token", func(ev *events.APIGatewayCustomAuthorizerRequestTypeRequest) {
 			delete(ev.Headers, "Authorization")
 			ev.QueryStringParameters = map[string]string{"token": tok}
@@ -129,7 +130,7 @@ func TestAllows(t *testing.T) {
 				t.Fatalf("policy %+v", out.PolicyDocument)
 			}
 			got, err := auth.FromContextFields(out.Context)
-			if err != nil || got != tc.want {
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("context principal %+v (%v), want %+v", got, err, tc.want)
 			}
 		})
@@ -159,7 +160,7 @@ func TestDenies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoked, err := f.auth.ClientCredentials(context.Background(), revokedKey.KeyID, revokedSecret)
+	revoked, err := f.auth.ClientCredentials(context.Background(), revokedKey.KeyID, revokedSecret, "")
 	if err != nil {
 		t.Fatal(err)
 	}

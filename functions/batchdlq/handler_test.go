@@ -125,7 +125,7 @@ func poisonChunk(t *testing.T, jobs batch.Store) {
 	}
 
 	// The dead-letter consumer.
-	dead := env.Poller("BatchDeadLetterQueue", NewHandler(proc, log))
+	dead := env.Poller("BatchDeadLetterQueue", NewHandler(proc, log, nil))
 	dead.Visibility = 5
 	if err := dead.Run(ctx, 1, func() bool { j, err := jobs.GetJob(ctx, sub.JobID); return err == nil && j.Finished() }); err != nil {
 		t.Fatalf("dead-letter consumer: %v", err)
@@ -171,7 +171,7 @@ func TestDeadLetterEdgeCases(t *testing.T) {
 	if err := proc.HandleMessage(context.Background(), q.bodies[0]); err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(proc, log)
+	h := NewHandler(proc, log, nil)
 	var tmpl events.SQSEvent
 	testenv.Fixture(t, "sqs-batch.json", &tmpl)
 	ev := events.SQSEvent{}

@@ -17,5 +17,5 @@ func main() {
 	a := app.Load(ctx, "batchdlq", cfg)
 	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{}), Groups: a.DB.Groups}
 	p := batch.NewProcessor(a.DB.Jobs, a.Log, batch.ProcessorOptions{Groups: groups})
-	lambda.Start(NewHandler(p, a.Log))
+	lambda.Start(NewHandler(p, a.Log, app.Redeliverer(a.AWS)))
 }

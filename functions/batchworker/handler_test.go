@@ -166,7 +166,7 @@ func TestPartialBatchResponse(t *testing.T) {
 	w.queue.bodies = nil
 	panicky := w.submit(t, csvUsers("panic-"+p, 3))
 	unknown := strings.Replace(goodBodies[0], good.JobID, "job_ffffffffffffffffffffffff", 1)
-	h := NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker"))
+	h := NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker"), nil)
 	ev := event(t, goodBodies[0], "not json", w.queue.bodies[0], goodBodies[1], `{"v":1}`, unknown, goodBodies[2])
 	failed := invoke(t, h, ev)
 	if strings.Join(failed, ",") != "m-2" {
@@ -193,7 +193,7 @@ func TestDuplicateDelivery(t *testing.T) {
 	if len(w.queue.bodies) != 2 {
 		t.Fatalf("%d chunks", len(w.queue.bodies))
 	}
-	h := NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker"))
+	h := NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker"), nil)
 	b0, b1 := w.queue.bodies[0], w.queue.bodies[1]
 	// Four concurrent invocations of chunk 0, each also holding it twice.
 	var wg sync.WaitGroup
@@ -233,7 +233,7 @@ func envInt(name string, def int) int {
 // until the job finishes.
 func run(t testing.TB, ctx context.Context, w world, jobID string, workers int, visibility int32) *batchtest.Poller {
 	t.Helper()
-	p := w.env.Poller("BatchQueue", NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker")))
+	p := w.env.Poller("BatchQueue", NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker"), w.env.Redeliverer()))
 	p.Visibility = visibility
 	err := p.Run(ctx, workers, func() bool {
 		j, err := w.db.Jobs.GetJob(ctx, jobID)
@@ -360,7 +360,7 @@ func TestWorkerRestart(t *testing.T) {
 		}
 		stop()
 	}()
-	first := w.env.Poller("BatchQueue", NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker")))
+	first := w.env.Poller("BatchQueue", NewHandler(w.proc, logging.NewTo(io.Discard, "batchworker"), nil))
 	first.Visibility = 3
 	_ = first.Run(ctx, 2, func() bool { return false }) // ends when stopped
 	mid := job(t, w.db, sub.JobID)

@@ -19,5 +19,5 @@ func main() {
 	groups := batch.ChatGroups{Chat: chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log)}), Groups: a.DB.Groups}
 	p := batch.NewProcessor(a.DB.Jobs, a.Log, batch.ProcessorOptions{
 		Parallelism: cfg.Parallelism, Groups: groups})
-	lambda.Start(NewHandler(p, a.Log))
+	lambda.Start(NewHandler(p, a.Log, app.Redeliverer(a.AWS)))
 }

@@ -27,8 +27,8 @@ const Parallel = 10
 // within the runner's margin of the deadline: the function answers before
 // its timeout, so jobs already finished (their pushes sent) are not
 // redelivered. An unreadable body is dropped and counted.
-func NewHandler(p Processor, log *slog.Logger) lambdasqs.HandlerFunc {
-	return lambdasqs.Handler(&queue.Runner{Name: "fanout", Log: log, Parallel: Parallel, Process: func(ctx context.Context, r queue.Record) error {
+func NewHandler(p Processor, log *slog.Logger, rd queue.Redeliverer) lambdasqs.HandlerFunc {
+	return lambdasqs.Handler(&queue.Runner{Name: "fanout", Log: log, Redeliver: rd, Parallel: Parallel, Process: func(ctx context.Context, r queue.Record) error {
 		var j realtime.Job
 		if err := json.Unmarshal([]byte(r.Body), &j); err != nil {
 			return queue.Malformed(err)

@@ -75,7 +75,7 @@ func TestBatchItemFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			jobs := &fakeJobs{fail: map[string]bool{"bad": true}}
-			h := NewHandler(jobs, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			h := NewHandler(jobs, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
 			ctx := context.Background()
 			if tc.deadline > 0 {
 				var cancel context.CancelFunc
@@ -109,7 +109,7 @@ func TestBatchItemFailures(t *testing.T) {
 	}
 	t.Run("fixture decodes into a chunk job", func(t *testing.T) {
 		jobs := &fakeJobs{}
-		h := NewHandler(jobs, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		h := NewHandler(jobs, slog.New(slog.NewJSONHandler(io.Discard, nil)), nil)
 		var resp events.SQSEventResponse
 		testenv.Invoke(t, h, base, &resp)
 		j := jobs.seen[0]

@@ -15,5 +15,5 @@ func main() {
 	ctx := context.Background()
 	cfg := newConfig()
 	a := app.Load(ctx, "fanout", cfg)
-	lambda.Start(NewHandler(app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log), a.Log))
+	lambda.Start(NewHandler(app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log), a.Log, app.Redeliverer(a.AWS)))
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit/audithttp"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/httpapi"
 	"github.com/tokenim/tokenim/shared/strictjson"
@@ -15,7 +16,9 @@ import (
 // NewHandler builds the groups function's routes.
 func NewHandler(s *chat.Service, log *slog.Logger) *httpapi.Handler {
 	h := &handler{chat: s}
-	return httpapi.New(log,
+	// The routes run with their request's origin in the context: the
+	// chat service audits admin tokens' changes and grants used with it.
+	return httpapi.New(log, audithttp.Routes(
 		httpapi.Route{Method: "POST", Resource: "/v1/groups", Handler: h.create},
 		httpapi.Route{Method: "GET", Resource: "/v1/groups/{group_id}", Handler: h.get},
 		httpapi.Route{Method: "PATCH", Resource: "/v1/groups/{group_id}", Handler: h.update},
@@ -25,7 +28,7 @@ func NewHandler(s *chat.Service, log *slog.Logger) *httpapi.Handler {
 		httpapi.Route{Method: "PATCH", Resource: "/v1/groups/{group_id}/members/{user_id}", Handler: h.updateMember},
 		httpapi.Route{Method: "DELETE", Resource: "/v1/groups/{group_id}/members/{user_id}", Handler: h.removeMember},
 		httpapi.Route{Method: "POST", Resource: "/v1/groups/{group_id}/transfer", Handler: h.transfer},
-	)
+	)...)
 }
 
 type handler struct{ chat *chat.Service }
@@ -74,6 +77,7 @@ type updateBody struct {
 	Name        strictjson.Optional[string]            `json:"name"`
 	AvatarURL   strictjson.Optional[string]            `json:"avatar_url"`
 	Metadata    strictjson.Optional[map[string]string] `json:"metadata"`
+	MutedAll    strictjson.Optional[bool]              `json:"muted_all"`
 	GroupID     json.RawMessage                        `json:"group_id"`
 	OwnerID     json.RawMessage                        `json:"owner_id"`
 	MemberCount json.RawMessage                        `json:"member_count"`
@@ -98,6 +102,14 @@ func (h *handler) update(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 			m = map[string]string{}
 		}
 		p.Metadata = &m
+	}
+	if b.MutedAll.Set {
+		if b.MutedAll.Null {
+			return httpapi.Response{}, apierror.New(apierror.ValidationFailed, "muted_all must be true or false.").
+				WithDetails(map[string]string{"field": "muted_all"})
+		}
+		v := b.MutedAll.Value
+		p.MutedAll = &v
 	}
 	g, err := h.chat.UpdateGroup(ctx, r.Principal, r.PathParam("group_id"), p)
 	if err != nil {

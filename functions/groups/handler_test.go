@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/memstore"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -22,13 +24,16 @@ type fixture struct {
 	env     *testenv.Env
 	svc     *chat.Service
 	handler any
+	audit   *memstore.Audit
 }
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	env := testenv.Get(t)
-	svc := chat.NewService(env.Stores().Chat, env.Cursors, chat.Config{MaxGroupMembers: 5}, chat.Options{})
-	return fixture{env: env, svc: svc, handler: NewHandler(svc, logging.NewTo(io.Discard, "groups")).Handle}
+	alog := memstore.NewAudit()
+	svc := chat.NewService(env.Stores().Chat, env.Cursors, chat.Config{MaxGroupMembers: 5},
+		chat.Options{Audit: audit.NewRecorder(alog, 0, logging.NewTo(io.Discard, "groups"), nil)})
+	return fixture{env: env, svc: svc, audit: alog, handler: NewHandler(svc, logging.NewTo(io.Discard, "groups")).Handle}
 }
 
 func (f fixture) users(t *testing.T, n int) []string {

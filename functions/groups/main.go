@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/audit"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/chat"
 )
 
@@ -14,6 +16,7 @@ func main() {
 	ctx := context.Background()
 	cfg := newConfig()
 	a := app.Load(ctx, "groups", cfg)
-	h := NewHandler(chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log)}), a.Log)
-	lambda.Start(h.Handle)
+	h := NewHandler(chat.NewService(a.DB.Chat, a.Cursors, cfg.Chat.Config(), chat.Options{Notifier: app.Notifier(a.AWS, a.DB.Connections, cfg.Realtime, a.Log),
+		Audit: audit.NewRecorder(dynamo.NewAudit(a.DB.Client(), cfg.Audit.Table), cfg.Audit.Retention(), a.Log, nil)}), a.Log)
+	lambda.Start(h.WithCORS(cfg.REST.CORS()).Handle)
 }

@@ -57,7 +57,7 @@ func BenchmarkImport(b *testing.B) {
 		proc := batch.NewProcessor(db.Jobs, log, batch.ProcessorOptions{}) // the submit function's (inline jobs, closing)
 		svc := batch.NewService(db.Jobs, sqsqueue.New(client, env.Res.QueueURLs["BatchQueue"]), proc, env.Cursors,
 			batch.Config{MaxActiveJobs: 1000, MaxRowsPerDay: 1_000_000_000}, log)
-		h := NewHandler(svc, nil, log)
+		h := NewHandler(svc, nil, nil, log)
 		// Each of the concurrent workers is a sandbox with its own
 		// processor (16 concurrent writes), as on Lambda.
 		poller := &batchtest.Poller{SQS: client, QueueURL: env.Res.QueueURLs["BatchQueue"], QueueARN: env.Res.QueueARNs["BatchQueue"],

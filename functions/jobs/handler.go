@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
+	"github.com/tokenim/tokenim/shared/audit/audithttp"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/httpapi"
@@ -22,9 +24,9 @@ import (
 const VerifyMaxBody = 128 << 10
 
 // NewHandler builds the jobs function's routes: s holds the batch jobs, v
-// answers /v1/jobs/verify.
-func NewHandler(s *batch.Service, v *verify.Service, log *slog.Logger) *httpapi.Handler {
-	h := &handler{jobs: s, ids: v}
+// answers /v1/jobs/verify, rec records each job submitted (nil: nothing).
+func NewHandler(s *batch.Service, v *verify.Service, rec *audit.Recorder, log *slog.Logger) *httpapi.Handler {
+	h := &handler{jobs: s, ids: v, audit: rec}
 	return httpapi.New(log,
 		httpapi.Route{Method: "POST", Resource: "/v1/jobs/users", MaxBody: batch.MaxBodyBytes, Handler: h.submit(s.SubmitUsers)},
 		httpapi.Route{Method: "POST", Resource: "/v1/jobs/groups", MaxBody: batch.MaxBodyBytes, Handler: h.submit(s.SubmitGroups)},
@@ -35,8 +37,9 @@ func NewHandler(s *batch.Service, v *verify.Service, log *slog.Logger) *httpapi.
 }
 
 type handler struct {
-	jobs *batch.Service
-	ids  *verify.Service
+	jobs  *batch.Service
+	ids   *verify.Service
+	audit *audit.Recorder
 }
 
 type submitFunc func(ctx context.Context, p auth.Principal, in batch.SubmitInput) (batch.Submitted, error)
@@ -71,6 +74,12 @@ func (h *handler) submit(f submitFunc) httpapi.HandlerFunc {
 		headers := map[string]string{"Location": "/v1/jobs/" + sub.JobID}
 		if sub.Replayed {
 			headers["Idempotent-Replayed"] = "true"
+		} else {
+			// One entry per job, not per row: the job's rows and errors
+			// are the detail (GET /v1/jobs/{job_id}). A dry run writes
+			// nothing and is not audited.
+			audithttp.Record(ctx, h.audit, r, "job.create", "job:"+sub.JobID, map[string]audit.Change{
+				"kind": {After: string(sub.Kind)}, "rows": {After: sub.Total}, "format": {After: sub.Format}})
 		}
 		return httpapi.Response{Status: status, Body: sub, Headers: headers}, nil
 	}

@@ -16,11 +16,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/memstore"
 	"github.com/tokenim/tokenim/shared/queue"
 	"github.com/tokenim/tokenim/shared/queue/lambdasqs"
 	"github.com/tokenim/tokenim/shared/testenv"
@@ -37,6 +39,7 @@ type fixture struct {
 	db      testenv.Stores
 	handler any
 	poller  *batchtest.Poller
+	audit   *memstore.Audit
 }
 
 // roomy limits, so tests sharing the tables never trip each other's quota.
@@ -54,11 +57,13 @@ func newFixture(t testing.TB, limits batch.Config, opts ...batch.ProcessorOption
 	}
 	opt.Groups = groups
 	proc := batch.NewProcessor(db.Jobs, log, opt)
-	h := NewHandler(batch.NewService(db.Jobs, env.Queue("BatchQueue"), proc, env.Cursors, limits, log), verify.New(db.Jobs, db.Groups), log)
+	alog := memstore.NewAudit()
+	h := NewHandler(batch.NewService(db.Jobs, env.Queue("BatchQueue"), proc, env.Cursors, limits, log), verify.New(db.Jobs, db.Groups),
+		audit.NewRecorder(alog, 0, log, nil), log)
 	worker := lambdasqs.Handler(&queue.Runner{Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error { return proc.HandleMessage(ctx, r.Body) }})
 	poller := env.Poller("BatchQueue", worker)
 	poller.Visibility = 2
-	return fixture{env: env, db: db, handler: h.Handle, poller: poller}
+	return fixture{env: env, db: db, handler: h.Handle, poller: poller, audit: alog}
 }
 
 func submitReq(kind, contentType, body string, query map[string]string) testenv.REST {
@@ -116,7 +121,7 @@ func TestRoutesMatchTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(nil, nil, logging.NewTo(io.Discard, "jobs"))
+	h := NewHandler(nil, nil, nil, logging.NewTo(io.Discard, "jobs"))
 	if got, want := h.Routes(), tmpl.RestRoutesOf("JobsFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}

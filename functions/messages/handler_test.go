@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/httpapi"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/memstore"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -27,6 +29,7 @@ type fixture struct {
 	svc     *chat.Service
 	handler any
 	clock   *time.Time
+	audit   *memstore.Audit
 }
 
 func newFixture(t *testing.T) fixture {
@@ -34,8 +37,10 @@ func newFixture(t *testing.T) fixture {
 	env := testenv.Get(t)
 	now := time.Now()
 	clock := &now
-	svc := chat.NewService(env.Stores().Chat, env.Cursors, chat.Config{}, chat.Options{Now: func() time.Time { return *clock }})
-	return fixture{env: env, svc: svc, clock: clock, handler: NewHandler(svc, logging.NewTo(io.Discard, "messages")).Handle}
+	alog := memstore.NewAudit()
+	svc := chat.NewService(env.Stores().Chat, env.Cursors, chat.Config{}, chat.Options{Now: func() time.Time { return *clock },
+		Audit: audit.NewRecorder(alog, 0, logging.NewTo(io.Discard, "messages"), nil)})
+	return fixture{env: env, svc: svc, clock: clock, audit: alog, handler: NewHandler(svc, logging.NewTo(io.Discard, "messages")).Handle}
 }
 
 func (f fixture) users(t *testing.T, n int) []string {
@@ -234,6 +239,11 @@ func TestBadInput(t *testing.T) {
 		{"sync negative seq", req{method: "POST", resource: "/v1/sync", body: `{"since":{"` + dm + `":-1}}`}, 400, "seq_out_of_range"},
 		{"sync invalid cursor", req{method: "POST", resource: "/v1/sync", body: `{"cursor":"garbage"}`}, 400, "invalid_cursor"},
 		{"unknown field", send(`{"to_user":"` + u[1] + `","text":"x","priority":1}`), 400, "unknown_field"},
+		// An empty user_id is not "no user_id" (found by the contract test).
+		{"empty user_id query", conv("GET", "", dm, map[string]string{"user_id": ""}, ""), 400, "invalid_id"},
+		{"empty user_id in history", conv("GET", "/messages", dm, map[string]string{"user_id": ""}, ""), 400, "invalid_id"},
+		{"empty user_id in read", conv("POST", "/read", dm, nil, `{"seq":1,"user_id":""}`), 400, "invalid_id"},
+		{"empty user_id in sync", req{method: "POST", resource: "/v1/sync", body: `{"user_id":""}`}, 400, "invalid_id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 // The reply lists the records to retry; a record that can never succeed
 // (malformed, or an id that is another identity's) is counted
 // (SignupFailures) and not retried.
-func NewHandler(svc *signup.Service, log *slog.Logger) lambdasqs.HandlerFunc {
-	return lambdasqs.Handler(&queue.Runner{Name: "signupworker", Log: log, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error {
+func NewHandler(svc *signup.Service, log *slog.Logger, rd queue.Redeliverer) lambdasqs.HandlerFunc {
+	return lambdasqs.Handler(&queue.Runner{Name: "signupworker", Log: log, Redeliver: rd, Parallel: 10, Process: func(ctx context.Context, r queue.Record) error {
 		req, err := signup.DecodeRequest([]byte(r.Body))
 		if err != nil {
 			svc.Malformed(ctx, r.ID, err) // the SignupFailures metric

@@ -28,7 +28,7 @@ func newWorker(t *testing.T, store users.Store) (any, *localtest.Log) {
 	log := &localtest.Log{}
 	l := logging.NewTo(log, "signupworker")
 	svc := signup.NewService(users.NewService(store, nil, nil), nil, l, signup.Options{})
-	return NewHandler(svc, l), log
+	return NewHandler(svc, l, nil), log
 }
 
 // fixtureEvent is events/sqs-signup.json with body as its one record.

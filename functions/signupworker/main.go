@@ -18,5 +18,5 @@ func main() {
 	a := app.LoadStore(ctx, "signupworker", cfg)
 	// Retries never queue again: SQS redelivers the message itself.
 	svc := signup.NewService(users.NewService(a.DB.Users, nil, nil), nil, a.Log, signup.Options{MetricsNamespace: cfg.MetricsNamespace})
-	lambda.Start(NewHandler(svc, a.Log))
+	lambda.Start(NewHandler(svc, a.Log, app.Redeliverer(a.AWS)))
 }

@@ -48,7 +48,7 @@ func newExchangeFixture(t *testing.T, m signup.Mapping, db testenv.Stores) *exch
 		t.Fatal(err)
 	}
 	svc := users.NewService(db.Users, f.env.Cursors, nil)
-	f.handler = NewHandler(f.auth, Exchange{Verifier: v, Users: svc, Mapping: m}, logging.NewTo(io.Discard, "token")).Handle
+	f.handler = NewHandler(f.auth, auth.NewCredentials(f.env.Stores().Credentials, nil), Exchange{Verifier: v, Users: svc, Mapping: m}, nil, logging.NewTo(io.Discard, "token")).Handle
 	return &exchangeFixture{fixture: f, pool: pool, db: db, users: svc, now: now}
 }
 
@@ -332,7 +332,7 @@ func TestTokenExchangeDisabled(t *testing.T) {
 	}
 	handlers := map[string]any{
 		"no exchange wired": f.handler,
-		"empty issuer":      NewHandler(f.auth, Exchange{Verifier: disabled}, logging.NewTo(io.Discard, "token")).Handle,
+		"empty issuer":      NewHandler(f.auth, nil, Exchange{Verifier: disabled}, nil, logging.NewTo(io.Discard, "token")).Handle,
 	}
 	for name, h := range handlers {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/httpapi"
 	"github.com/tokenim/tokenim/shared/idtoken"
@@ -30,19 +31,34 @@ type Exchange struct {
 }
 
 // NewHandler builds the token function's routes.
-func NewHandler(a *auth.Service, ex Exchange, log *slog.Logger) *httpapi.Handler {
-	h := &handler{auth: a, ex: ex}
+// rec records the audited actions (nil: none).
+func NewHandler(a *auth.Service, creds *auth.Credentials, ex Exchange, rec *audit.Recorder, log *slog.Logger) *httpapi.Handler {
+	return newHandler(a, creds, ex, rec, log, time.Now)
+}
+
+// newHandler is NewHandler with the rate limits' clock.
+func newHandler(a *auth.Service, creds *auth.Credentials, ex Exchange, rec *audit.Recorder, log *slog.Logger, now func() time.Time) *httpapi.Handler {
+	h := &handler{auth: a, creds: creds, ex: ex, limits: newTokenLimits(now), audit: rec, failures: audit.NewFailures(rec, now)}
 	return httpapi.New(log,
 		// 16 KB: a Cognito ID token with groups and custom attributes can pass 4 KB.
 		httpapi.Route{Method: "POST", Resource: "/v1/auth/token", Public: true, MaxBody: 16 << 10, Handler: h.token},
 		httpapi.Route{Method: "POST", Resource: "/v1/users/{user_id}/tokens", Handler: h.userToken},
 		httpapi.Route{Method: "POST", Resource: "/v1/credentials", Handler: h.createCredential},
+		httpapi.Route{Method: "GET", Resource: "/v1/credentials", Handler: h.listCredentials},
+		httpapi.Route{Method: "PATCH", Resource: "/v1/credentials/{key_id}", Handler: h.updateCredential},
+		httpapi.Route{Method: "DELETE", Resource: "/v1/credentials/{key_id}", Handler: h.deleteCredential},
 	)
 }
 
 type handler struct {
-	auth *auth.Service
-	ex   Exchange
+	auth   *auth.Service
+	creds  *auth.Credentials
+	ex     Exchange
+	limits tokenLimits
+	// audit records credential changes and minted tokens; failures
+	// summarises failed client authentication per source address.
+	audit    *audit.Recorder
+	failures *audit.Failures
 }
 
 // RFC 8693 identifiers.
@@ -68,6 +84,9 @@ type tokenParams struct {
 // client_id/client_secret in a form or JSON body (client_secret_post).
 // For token-exchange the Cognito ID token is the credential.
 func (h *handler) token(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	if err := h.limits.ip(r); err != nil {
+		return httpapi.Response{}, err
+	}
 	var p tokenParams
 	switch r.MediaType() {
 	case "application/x-www-form-urlencoded":
@@ -83,7 +102,7 @@ func (h *handler) token(ctx context.Context, r *httpapi.Request) (httpapi.Respon
 		if v.Has("actor_token") {
 			return httpapi.Response{}, apierror.New(apierror.InvalidRequest, "Delegation (actor_token) is not supported.")
 		}
-		p = tokenParams{GrantType: v.Get("grant_type"), ClientID: v.Get("client_id"), ClientSecret: v.Get("client_secret"),
+		p = tokenParams{GrantType: v.Get("grant_type"), ClientID: v.Get("client_id"), ClientSecret: v.Get("client_secret"), Scope: v.Get("scope"),
 			SubjectToken: v.Get("subject_token"), SubjectTokenType: v.Get("subject_token_type"), RequestedTokenType: v.Get("requested_token_type")}
 	case "application/json":
 		if err := strictjson.Decode(r.Body(), &p); err != nil {
@@ -111,10 +130,18 @@ func (h *handler) clientCredentials(ctx context.Context, r *httpapi.Request, p t
 		}
 		id, secret = bid, bsec
 	}
-	issued, err := h.auth.ClientCredentials(ctx, id, secret)
+	if err := h.limits.credential(id); err != nil {
+		return httpapi.Response{}, err
+	}
+	issued, err := h.auth.ClientCredentials(ctx, id, secret, p.Scope)
+	if apierror.Is(err, apierror.InvalidClient) {
+		h.failures.Failed(ctx, meta(r), "invalid_client")
+	}
 	if err != nil {
 		return httpapi.Response{}, err
 	}
+	h.audit.Record(ctx, meta(r), audit.Entry{Actor: "credential:" + id, Action: "admin_token.issue", Target: "credential:" + id,
+		Changes: map[string]audit.Change{"scope": {After: issued.Scope}}})
 	return noStore(http.StatusOK, issued), nil
 }
 
@@ -158,6 +185,7 @@ func (h *handler) exchange(ctx context.Context, r *httpapi.Request, p tokenParam
 	if err != nil {
 		return httpapi.Response{}, fmt.Errorf("token: exchange: %w", err)
 	}
+	h.audit.Record(ctx, meta(r), audit.Entry{Actor: "user:" + u.UserID, Action: "user_token.exchange", Target: "user:" + u.UserID})
 	return noStore(http.StatusOK, struct {
 		auth.Issued
 		IssuedTokenType string `json:"issued_token_type"`
@@ -196,6 +224,9 @@ func (h *handler) userToken(ctx context.Context, r *httpapi.Request) (httpapi.Re
 	if err := users.ValidateID("user_id", id); err != nil {
 		return httpapi.Response{}, err
 	}
+	if err := h.limits.minting(r.Principal.KeyID); err != nil {
+		return httpapi.Response{}, err
+	}
 	var b struct {
 		TTLSeconds int64 `json:"ttl_seconds"`
 	}
@@ -208,29 +239,16 @@ func (h *handler) userToken(ctx context.Context, r *httpapi.Request) (httpapi.Re
 	if err != nil {
 		return httpapi.Response{}, err
 	}
+	h.audit.Record(ctx, meta(r), audit.Entry{Actor: r.Principal.Actor(), Action: "user_token.issue", Target: "user:" + id,
+		Changes: map[string]audit.Change{"expires_in": {After: issued.ExpiresIn}}})
 	return httpapi.Response{Status: http.StatusCreated, Body: struct {
 		UserID string `json:"user_id"`
 		auth.Issued
 	}{id, issued}, Headers: map[string]string{"Cache-Control": "no-store"}}, nil
 }
 
-func (h *handler) createCredential(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	if err := r.Principal.Admin(); err != nil {
-		return httpapi.Response{}, err
-	}
-	var b struct {
-		Name string `json:"name"`
-	}
-	if len(r.Body()) > 0 {
-		if err := r.DecodeJSON(&b); err != nil {
-			return httpapi.Response{}, err
-		}
-	}
-	c, secret, err := h.auth.CreateCredential(ctx, b.Name)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.Response{Status: http.StatusCreated, Body: map[string]any{
-		"key_id": c.KeyID, "secret": secret, "name": c.Name, "created_at": time.UnixMilli(c.CreatedAt).UTC(),
-	}, Headers: map[string]string{"Cache-Control": "no-store"}}, nil
+// meta is where a request came from, for the audit log.
+func meta(r *httpapi.Request) audit.Meta {
+	id := r.Event.RequestContext.Identity
+	return audit.Meta{RequestID: r.RequestID, SourceIP: id.SourceIP, UserAgent: id.UserAgent}
 }

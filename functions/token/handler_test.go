@@ -10,8 +10,10 @@ import (
 	"testing"
 
 	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/memstore"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -23,6 +25,8 @@ type fixture struct {
 	handler       any
 	auth          *auth.Service
 	keyID, secret string
+	full          *auth.Principal // fullAdmin's, once
+	log           *memstore.Audit
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -34,7 +38,13 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{env: env, handler: NewHandler(a, Exchange{}, logging.NewTo(io.Discard, "token")).Handle, auth: a, keyID: c.KeyID, secret: secret}
+	// The audit log is the memory one on both tiers: the DynamoDB adapter
+	// has its contract suite (shared/storetest); here what counts is which
+	// entries a request records.
+	log := memstore.NewAudit()
+	rec := audit.NewRecorder(log, 0, logging.NewTo(io.Discard, "token"), nil)
+	return &fixture{env: env, handler: NewHandler(a, auth.NewCredentials(db.Credentials, nil), Exchange{}, rec, logging.NewTo(io.Discard, "token")).Handle,
+		auth: a, keyID: c.KeyID, secret: secret, log: log}
 }
 
 func tokenReq(contentType, body string, headers map[string]string) testenv.REST {
@@ -51,7 +61,7 @@ func TestRoutesMatchTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(nil, Exchange{}, logging.NewTo(io.Discard, "token"))
+	h := NewHandler(nil, nil, Exchange{}, nil, logging.NewTo(io.Discard, "token"))
 	if got, want := h.Routes(), tmpl.RestRoutesOf("TokenFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}
@@ -167,7 +177,7 @@ func TestCreateCredential(t *testing.T) {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
 	keyID, secret := r.JSON["key_id"].(string), r.JSON["secret"].(string)
-	if _, err := f.auth.ClientCredentials(context.Background(), keyID, secret); err != nil {
+	if _, err := f.auth.ClientCredentials(context.Background(), keyID, secret, ""); err != nil {
 		t.Fatalf("new credential does not work: %v", err)
 	}
 	stored, err := f.env.Stores().Credentials.GetCredential(context.Background(), keyID)
@@ -216,12 +226,12 @@ func BenchmarkClientCredentialsFailure(b *testing.B) {
 	ctx := context.Background()
 	b.Run("unknown_key_id", func(b *testing.B) {
 		for b.Loop() {
-			f.auth.ClientCredentials(ctx, "tk_00000000000000000000", f.secret)
+			f.auth.ClientCredentials(ctx, "tk_00000000000000000000", f.secret, "")
 		}
 	})
 	b.Run("wrong_secret", func(b *testing.B) {
 		for b.Loop() {
-			f.auth.ClientCredentials(ctx, f.keyID, "tks_wrongwrongwrongwrongwrongwrongwrongwrongw")
+			f.auth.ClientCredentials(ctx, f.keyID, "tks_wrongwrongwrongwrongwrongwrongwrongwrongw", "")
 		}
 	})
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tokenim/tokenim/shared/app"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/idtoken"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -25,6 +27,7 @@ func main() {
 		os.Exit(1)
 	}
 	ex := Exchange{Verifier: v, Users: users.NewService(a.DB.Users, a.Cursors, nil), Mapping: cfg.Signup.Mapping()}
-	h := NewHandler(auth.NewService(a.Tokens, a.DB.Credentials, a.DB.Users), ex, a.Log)
-	lambda.Start(h.Handle)
+	rec := audit.NewRecorder(dynamo.NewAudit(a.DB.Client(), cfg.Audit.Table), cfg.Audit.Retention(), a.Log, nil)
+	h := NewHandler(auth.NewService(a.Tokens, a.DB.Credentials, a.DB.Users), auth.NewCredentials(a.DB.Credentials, nil), ex, rec, a.Log)
+	lambda.Start(h.WithCORS(cfg.REST.CORS()).Handle)
 }

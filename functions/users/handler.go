@@ -7,14 +7,17 @@ import (
 	"net/http"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
+	"github.com/tokenim/tokenim/shared/audit/audithttp"
 	"github.com/tokenim/tokenim/shared/httpapi"
 	"github.com/tokenim/tokenim/shared/strictjson"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
-// NewHandler builds the users function's routes.
-func NewHandler(s *users.Service, log *slog.Logger) *httpapi.Handler {
-	h := &handler{users: s}
+// NewHandler builds the users function's routes. rec records what admin
+// tokens change and every deletion (nil: nothing).
+func NewHandler(s *users.Service, rec *audit.Recorder, log *slog.Logger) *httpapi.Handler {
+	h := &handler{users: s, audit: rec}
 	return httpapi.New(log,
 		httpapi.Route{Method: "POST", Resource: "/v1/users", Handler: h.create},
 		httpapi.Route{Method: "GET", Resource: "/v1/users", Handler: h.list},
@@ -25,7 +28,89 @@ func NewHandler(s *users.Service, log *slog.Logger) *httpapi.Handler {
 	)
 }
 
-type handler struct{ users *users.Service }
+type handler struct {
+	users *users.Service
+	audit *audit.Recorder
+}
+
+// Audited actions (docs/permissions.md, "Audit log"): an admin token's
+// create, update and upsert, and every deletion (by the user too).
+// Reads, replays and a user's change to its own profile are not.
+const (
+	actionCreate = "user.create"
+	actionUpdate = "user.update"
+	actionDelete = "user.delete"
+)
+
+func (h *handler) record(ctx context.Context, r *httpapi.Request, action, id string, changes map[string]audit.Change) {
+	audithttp.Record(ctx, h.audit, r, action, "user:"+id, changes)
+}
+
+// profileChanges are a new user's profile fields that are set.
+func profileChanges(p users.Profile) map[string]audit.Change {
+	var patch users.Patch
+	if p.Nickname != "" {
+		patch.Nickname = &p.Nickname
+	}
+	if p.AvatarURL != "" {
+		patch.AvatarURL = &p.AvatarURL
+	}
+	if len(p.Metadata) > 0 {
+		patch.Metadata = &p.Metadata
+	}
+	return patchChanges(patch, nil)
+}
+
+// patchChanges are the fields a patch sets: their values before (from
+// the user as read before the write; none for a new user) and after.
+func patchChanges(p users.Patch, before *users.User) map[string]audit.Change {
+	c := map[string]audit.Change{}
+	change := func(field string, set bool, after, old any) {
+		if !set {
+			return
+		}
+		ch := audit.Change{After: after}
+		if before != nil {
+			ch.Before = old
+		}
+		c[field] = ch
+	}
+	var b users.User
+	if before != nil {
+		b = *before
+	}
+	change("nickname", p.Nickname != nil, deref(p.Nickname), b.Nickname)
+	change("avatar_url", p.AvatarURL != nil, deref(p.AvatarURL), b.AvatarURL)
+	meta := map[string]string{}
+	if b.Metadata != nil {
+		meta = b.Metadata
+	}
+	change("metadata", p.Metadata != nil, deref(p.Metadata), meta)
+	return c
+}
+
+func deref[T any](v *T) T {
+	var z T
+	if v == nil {
+		return z
+	}
+	return *v
+}
+
+// prior reads the user an admin-token change is about to change, for the
+// audit entry's before values (nil: no such user yet). One GetItem, for
+// audited changes only; a change racing it may make "before" stale
+// (docs/permissions.md, "Audit log").
+func (h *handler) prior(ctx context.Context, r *httpapi.Request, id string) (*users.User, error) {
+	u, err := h.users.Get(ctx, r.Principal, id)
+	if apierror.CodeOf(err) == apierror.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
 
 type createBody struct {
 	UserID    string            `json:"user_id"`
@@ -54,6 +139,8 @@ func (h *handler) create(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 	headers := map[string]string{"Location": "/v1/users/" + u.UserID}
 	if !created {
 		headers["Idempotent-Replayed"] = "true"
+	} else {
+		h.record(ctx, r, actionCreate, u.UserID, profileChanges(users.Profile{Nickname: u.Nickname, AvatarURL: u.AvatarURL, Metadata: u.Metadata}))
 	}
 	return httpapi.Response{Status: http.StatusCreated, Body: u, Headers: headers}, nil
 }
@@ -90,9 +177,18 @@ func (h *handler) update(ctx context.Context, r *httpapi.Request) (httpapi.Respo
 	if err != nil {
 		return httpapi.Response{}, err
 	}
+	var before *users.User
+	if r.Principal.IsAdmin() {
+		if before, err = h.prior(ctx, r, id); err != nil {
+			return httpapi.Response{}, err
+		}
+	}
 	u, err := h.users.Update(ctx, r.Principal, id, p)
 	if err != nil {
 		return httpapi.Response{}, err
+	}
+	if r.Principal.IsAdmin() {
+		h.record(ctx, r, actionUpdate, id, patchChanges(p, before))
 	}
 	return httpapi.JSON(http.StatusOK, u), nil
 }
@@ -115,9 +211,20 @@ func (h *handler) put(ctx context.Context, r *httpapi.Request) (httpapi.Response
 	if err != nil {
 		return httpapi.Response{}, err
 	}
+	before, err := h.prior(ctx, r, id)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
 	res, err := h.users.Upsert(ctx, r.Principal, id, p, key)
 	if err != nil {
 		return httpapi.Response{}, err
+	}
+	switch {
+	case res.Replayed:
+	case res.Created:
+		h.record(ctx, r, actionCreate, id, patchChanges(p, nil))
+	default:
+		h.record(ctx, r, actionUpdate, id, patchChanges(p, before))
 	}
 	resp := httpapi.JSON(http.StatusOK, res.User)
 	if res.Created {
@@ -174,9 +281,11 @@ func optString(o strictjson.Optional[string]) *string {
 }
 
 func (h *handler) delete(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	if err := h.users.Delete(ctx, r.Principal, r.PathParam("user_id")); err != nil {
+	id := r.PathParam("user_id")
+	if err := h.users.Delete(ctx, r.Principal, id); err != nil {
 		return httpapi.Response{}, err
 	}
+	h.record(ctx, r, actionDelete, id, map[string]audit.Change{"deleted": {Before: false, After: true}})
 	return httpapi.Response{Status: http.StatusNoContent}, nil
 }
 

@@ -9,8 +9,10 @@ import (
 	"testing"
 
 	"github.com/tokenim/tokenim/infra/template"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/logging"
+	"github.com/tokenim/tokenim/shared/memstore"
 	"github.com/tokenim/tokenim/shared/testenv"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -20,13 +22,16 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type fixture struct {
 	env     *testenv.Env
 	handler any
+	audit   *memstore.Audit
 }
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	svc := users.NewService(env.Stores().Users, env.Cursors, nil)
-	return fixture{env: env, handler: NewHandler(svc, logging.NewTo(io.Discard, "users")).Handle}
+	log := memstore.NewAudit()
+	rec := audit.NewRecorder(log, 0, logging.NewTo(io.Discard, "users"), nil)
+	return fixture{env: env, audit: log, handler: NewHandler(svc, rec, logging.NewTo(io.Discard, "users")).Handle}
 }
 
 func (f fixture) create(t *testing.T, id string) testenv.Reply {
@@ -49,7 +54,7 @@ func TestRoutesMatchTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(users.NewService(nil, nil, nil), logging.NewTo(io.Discard, "users"))
+	h := NewHandler(users.NewService(nil, nil, nil), nil, logging.NewTo(io.Discard, "users"))
 	if got, want := h.Routes(), tmpl.RestRoutesOf("UsersFunction"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("handler routes %v != template routes %v", got, want)
 	}

@@ -37,6 +37,11 @@ type sendFrame struct {
 	ClientMsgID    string        `json:"client_msg_id,omitempty"`
 	Text           string        `json:"text,omitempty"`
 	Payload        *chat.Payload `json:"payload,omitempty"`
+	ReplyTo        int64         `json:"reply_to,omitempty"`
+	ThreadRoot     int64         `json:"thread_root,omitempty"`
+	Mentions       []string      `json:"mentions,omitempty"`
+	// Attachments: uploads of the sender's (POST /v1/uploads).
+	Attachments []chat.Attachment `json:"attachments,omitempty"`
 }
 
 // SendResult is the ack of send.
@@ -53,7 +58,8 @@ func (h *Handler) send(ctx context.Context, c *Call) (any, error) {
 		return nil, err
 	}
 	m, created, err := h.chat.Send(ctx, c.Principal, chat.SendInput{ToUser: in.ToUser, ToGroup: in.ToGroup, ConversationID: in.ConversationID,
-		ClientMsgID: in.ClientMsgID, Text: in.Text, Payload: in.Payload})
+		ClientMsgID: in.ClientMsgID, Text: in.Text, Payload: in.Payload, ReplyTo: in.ReplyTo, ThreadRoot: in.ThreadRoot, Mentions: in.Mentions,
+		Attachments: in.Attachments})
 	if err != nil {
 		return nil, err
 	}
@@ -218,4 +224,45 @@ func (h *Handler) presence(ctx context.Context, c *Call) (any, error) {
 
 func fieldErr(field, msg string) error {
 	return apierror.New(apierror.ValidationFailed, "%s", msg).WithDetails(map[string]string{"field": field})
+}
+
+type reactFrame struct {
+	header
+	ConversationID string `json:"conversation_id"`
+	Seq            *int64 `json:"seq"`
+	Emoji          string `json:"emoji"`
+	Remove         bool   `json:"remove,omitempty"`
+}
+
+// react adds or removes the caller's reaction (chat.Service.React); the
+// ack is the message with its counts and the caller's own reactions.
+func (h *Handler) react(ctx context.Context, c *Call) (any, error) {
+	var in reactFrame
+	if err := strictjson.Decode(c.Body, &in); err != nil {
+		return nil, err
+	}
+	if in.Seq == nil {
+		return nil, fieldErr("seq", "seq is required: the message to react to.")
+	}
+	return h.chat.React(ctx, c.Principal, in.ConversationID, *in.Seq, in.Emoji, in.Remove)
+}
+
+type pinFrame struct {
+	header
+	ConversationID string `json:"conversation_id"`
+	Seq            *int64 `json:"seq"`
+	Unpin          bool   `json:"unpin,omitempty"`
+}
+
+// pin pins or unpins a message (chat.Service.Pin); the ack is the
+// conversation's pins.
+func (h *Handler) pin(ctx context.Context, c *Call) (any, error) {
+	var in pinFrame
+	if err := strictjson.Decode(c.Body, &in); err != nil {
+		return nil, err
+	}
+	if in.Seq == nil {
+		return nil, fieldErr("seq", "seq is required: the message to pin.")
+	}
+	return h.chat.Pin(ctx, c.Principal, in.ConversationID, *in.Seq, in.Unpin)
 }

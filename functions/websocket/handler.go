@@ -25,6 +25,8 @@ type Chat interface {
 	MarkRead(ctx context.Context, p auth.Principal, convID string, seq int64, asUser string) (chat.ReadState, error)
 	Sync(ctx context.Context, p auth.Principal, in chat.SyncInput) (chat.SyncPage, error)
 	GetConversation(ctx context.Context, p auth.Principal, convID, asUser string) (chat.Conversation, error)
+	React(ctx context.Context, p auth.Principal, convID string, seq int64, emoji string, remove bool) (chat.Message, error)
+	Pin(ctx context.Context, p auth.Principal, convID string, seq int64, unpin bool) (chat.PinState, error)
 }
 
 // Delivery pushes frames to audiences and reads presence (*realtime.Notifier).
@@ -45,6 +47,22 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	actions map[string]ActionFunc
+	// standing re-reads a socket user's ban and role for every frame
+	// (nil: the principal stays as $connect saw it).
+	standing Standing
+}
+
+// Standing is a user principal as it stands now (*moderation.Guard): the
+// current role and grants, or an error for a banned or deleted user.
+type Standing interface {
+	Standing(ctx context.Context, p auth.Principal) (auth.Principal, error)
+}
+
+// WithStanding makes every frame act with the user's current role and
+// grants, and refuses (then closes) a banned or deleted user's socket.
+func (h *Handler) WithStanding(s Standing) *Handler {
+	h.standing = s
+	return h
 }
 
 // ActionFunc serves one action route and returns the ack's result. The
@@ -74,6 +92,8 @@ func NewHandler(conns realtime.Store, rt Delivery, c Chat, log *slog.Logger) *Ha
 		"typing":   h.typing,
 		"sync":     h.sync,
 		"presence": h.presence,
+		"react":    h.react,
+		"pin":      h.pin,
 	}
 	return h
 }
@@ -164,6 +184,20 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayWebsocketProxy
 	}
 	work, cancel := workContext(ctx)
 	defer cancel()
+	if h.standing != nil {
+		// A socket keeps no permission from $connect: a ban, a deletion or
+		// a role change acts on its next frame (docs/permissions.md,
+		// "Open WebSockets").
+		cur, err := h.standing.Standing(work, p)
+		if code := apierror.CodeOf(err); code == apierror.Banned || code == apierror.Unauthorized {
+			return h.refuseAndClose(ctx, c, apierror.Public(err))
+		}
+		if err != nil {
+			h.log.ErrorContext(ctx, "standing check failed", "route", rc.RouteKey, "connection_id", rc.ConnectionID, "err", err.Error())
+			return h.fail(ctx, c, apierror.Public(err))
+		}
+		c.Principal = cur
+	}
 	result, err := act(realtime.WithOrigin(work, c.ConnectionID), c)
 	if err != nil {
 		if work.Err() != nil {
@@ -253,6 +287,23 @@ func (h *Handler) disconnect(ctx context.Context, p auth.Principal, ev events.AP
 func (h *Handler) fail(ctx context.Context, c *Call, e *apierror.Error) (events.APIGatewayProxyResponse, error) {
 	f := realtime.Frame{Type: "error", Action: c.Action, Code: string(e.Code), Message: e.Message, Details: e.Details, RequestID: c.RequestID}
 	return h.reply(ctx, c, f, apierror.HTTPStatus(e.Code))
+}
+
+// refuseAndClose answers a frame of a user who may no longer use the
+// socket (banned, deleted) with the error, then closes the socket and
+// removes its record, as the ban's own close would have.
+func (h *Handler) refuseAndClose(ctx context.Context, c *Call, e *apierror.Error) (events.APIGatewayProxyResponse, error) {
+	resp, err := h.fail(ctx, c, e)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ReplyBudget)
+	defer cancel()
+	if err := h.push.Close(cctx, c.ConnectionID); err != nil && !errors.Is(err, realtime.ErrGone) {
+		h.log.WarnContext(ctx, "close refused socket", "connection_id", c.ConnectionID, "err", err.Error())
+	}
+	if err := h.conns.DeleteConnection(cctx, c.UserID, c.ConnectionID, h.now()); err != nil {
+		h.log.WarnContext(ctx, "delete refused socket's record", "connection_id", c.ConnectionID, "err", err.Error())
+	}
+	h.log.InfoContext(ctx, "socket refused and closed", "connection_id", c.ConnectionID, "user_id", c.UserID, "code", string(e.Code))
+	return resp, err
 }
 
 func (h *Handler) reply(ctx context.Context, c *Call, f realtime.Frame, code int) (events.APIGatewayProxyResponse, error) {

@@ -40,7 +40,7 @@ type fixture struct {
 	wsRoutes map[string]bool
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.Stores()
@@ -554,7 +554,13 @@ func TestStaleConnectionIsRemoved(t *testing.T) {
 	alice, bob, carol := u[0], u[1], u[2]
 	a1, a2, b1 := f.connect(t, alice), f.connect(t, alice), f.connect(t, bob)
 	stale := f.connect(t, bob)
-	f.gw.Drop(stale) // closed without $disconnect
+	// Connected a minute ago (older than realtime.FreshConnection, under
+	// which a 410 is a $connect still in flight), then closed without
+	// $disconnect.
+	if err := f.db.Connections.PutConnection(ctx, realtime.NewConnection(bob, stale, time.Now().Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	f.gw.Drop(stale)
 	g, _, err := f.chat.CreateGroup(ctx, *testenv.User(alice), chat.CreateGroupInput{Name: "s", Members: []string{bob, carol}})
 	if err != nil {
 		t.Fatal(err)

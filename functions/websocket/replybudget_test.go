@@ -16,15 +16,28 @@ import (
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
-// stallingHead is the chat store with a head update that never answers:
-// the message is stored, then the invocation runs out of time, as when
+// stalling is the chat store with one step that never answers, as when
 // DynamoDB stalls or the machine is saturated (issue 21's "frames with no
-// reply").
-type stallingHead struct{ chat.Store }
+// reply"): the message put, or the head update after it.
+type stalling struct {
+	chat.Store
+	put, head bool
+}
 
-func (s stallingHead) AdvanceConversation(ctx context.Context, _ chat.ConvRef, _ chat.Message, _ string) error {
-	<-ctx.Done()
-	return ctx.Err()
+func (s stalling) PutMessage(ctx context.Context, m chat.Message) (*chat.Message, error) {
+	if s.put {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return s.Store.PutMessage(ctx, m)
+}
+
+func (s stalling) AdvanceConversation(ctx context.Context, ref chat.ConvRef, m chat.Message, p string) error {
+	if s.head {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.Store.AdvanceConversation(ctx, ref, m, p)
 }
 
 // invokeWithin runs the handler through lambda.NewHandler with an
@@ -46,45 +59,67 @@ func invokeWithin(t *testing.T, h *Handler, ev events.APIGatewayWebsocketProxyRe
 }
 
 // TestOutOfTimeStillReplies: a send whose work outlives its share of the
-// invocation gets exactly one reply, an error frame saying to retry, posted
-// before the invocation's deadline; the retry with the same client_msg_id
-// returns the message the first attempt stored.
+// invocation gets exactly one reply, posted before the invocation's
+// deadline. Out of time before the message was stored, the reply is an
+// error frame saying to retry; after, it is the ack (the message is
+// durable; the backstop finishes the head). Either way the retry with the
+// same client_msg_id returns the one stored message.
 func TestOutOfTimeStillReplies(t *testing.T) {
-	f := newFixture(t)
-	u := f.newUsers(t, "budget", 2)
-	alice, bob := u[0], u[1]
-	conn := f.connect(t, alice)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	stalled := NewHandler(f.db.Connections, f.rt, chat.NewService(stallingHead{f.db.Chat}, f.env.Cursors, chat.Config{}, chat.Options{Notifier: f.rt}), log)
+	for _, tc := range []struct {
+		name  string
+		store stalling
+		ack   bool
+	}{
+		{"stalls before the message is stored", stalling{put: true}, false},
+		{"stalls after the message is stored", stalling{head: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			u := f.newUsers(t, "budget", 2)
+			alice, bob := u[0], u[1]
+			conn := f.connect(t, alice)
+			log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+			tc.store.Store = f.db.Chat
+			stalled := NewHandler(f.db.Connections, f.rt, chat.NewService(tc.store, f.env.Cursors, chat.Config{}, chat.Options{Notifier: f.rt, Log: log}), log)
 
-	body := fmt.Sprintf(`{"action":"send","request_id":"slow","to_user":%q,"text":"hello","client_msg_id":"budget-1"}`, bob)
-	deadline := 3 * time.Second
-	took := invokeWithin(t, stalled, f.frameEvent(t, testenv.User(alice), conn, body), deadline)
-	if took >= deadline {
-		t.Fatalf("the handler took %s, past the invocation's %s deadline", took, deadline)
-	}
-	var replies []map[string]any
-	for _, fr := range f.gw.Frames(conn) {
-		if fr["type"] == "ack" || fr["type"] == "error" {
-			replies = append(replies, fr)
-		}
-	}
-	if len(replies) != 1 {
-		t.Fatalf("replies %v, want exactly one", replies)
-	}
-	wantError(t, replies[0], "service_unavailable")
-	details, _ := replies[0]["details"].(map[string]any)
-	if replies[0]["request_id"] != "slow" || details["retry_after_ms"] != float64(retryAfterMs) {
-		t.Fatalf("reply %v: want the request_id echoed and retry_after_ms", replies[0])
-	}
+			body := fmt.Sprintf(`{"action":"send","request_id":"slow","to_user":%q,"text":"hello","client_msg_id":"budget-1"}`, bob)
+			deadline := 3 * time.Second
+			took := invokeWithin(t, stalled, f.frameEvent(t, testenv.User(alice), conn, body), deadline)
+			if took >= deadline {
+				t.Fatalf("the handler took %s, past the invocation's %s deadline", took, deadline)
+			}
+			var replies []map[string]any
+			for _, fr := range f.gw.Frames(conn) {
+				if fr["type"] == "ack" || fr["type"] == "error" {
+					replies = append(replies, fr)
+				}
+			}
+			if len(replies) != 1 || replies[0]["request_id"] != "slow" {
+				t.Fatalf("replies %v, want exactly one, echoing the request_id", replies)
+			}
+			if tc.ack {
+				res, _ := replies[0]["result"].(map[string]any)
+				m, _ := res["message"].(map[string]any)
+				if replies[0]["type"] != "ack" || res["created"] != true || m["seq"] != float64(1) {
+					t.Fatalf("reply %v: want the ack of the stored message", replies[0])
+				}
+			} else {
+				wantError(t, replies[0], "service_unavailable")
+				details, _ := replies[0]["details"].(map[string]any)
+				if details["retry_after_ms"] != float64(retryAfterMs) {
+					t.Fatalf("reply %v: want retry_after_ms", replies[0])
+				}
+			}
 
-	// The retry, with time to spare, returns the stored message (and
-	// repairs the head the first attempt never advanced).
-	retry := fmt.Sprintf(`{"action":"send","request_id":"again","to_user":%q,"text":"hello","client_msg_id":"budget-1"}`, bob)
-	res := wantAck(t, f.call(t, alice, conn, retry))
-	m, _ := res["message"].(map[string]any)
-	if res["created"] != false || m["seq"] != float64(1) || m["text"] != "hello" {
-		t.Fatalf("retry ack %v: want the stored message, seq 1, created false", res)
+			// The retry, with time to spare, returns the stored message, or
+			// stores it if the first attempt never did.
+			retry := fmt.Sprintf(`{"action":"send","request_id":"again","to_user":%q,"text":"hello","client_msg_id":"budget-1"}`, bob)
+			res := wantAck(t, f.call(t, alice, conn, retry))
+			m, _ := res["message"].(map[string]any)
+			if res["created"] != !tc.ack || m["seq"] != float64(1) || m["text"] != "hello" {
+				t.Fatalf("retry ack %v: want seq 1, created %v", res, !tc.ack)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path"
 	"strings"
 
@@ -29,6 +30,7 @@ const (
 type authResult struct {
 	decision authDecision
 	context  map[string]any // the authorizer's context + principalId
+	err      error          // why the authorizer failed (authFailed), for the gateway's log
 }
 
 // identityPresent checks the authorizer's identity sources: API Gateway
@@ -61,7 +63,7 @@ func authorize(ctx context.Context, fn Invoker, event any, methodArn string) aut
 		if asRuntimeError(err, &e) && e.Kind == runtime.Handled && e.Message == "Unauthorized" {
 			return authResult{decision: authUnauthorized}
 		}
-		return authResult{decision: authFailed}
+		return authResult{decision: authFailed, err: err}
 	}
 	var resp struct {
 		PrincipalID    string `json:"principalId"`
@@ -75,7 +77,7 @@ func authorize(ctx context.Context, fn Invoker, event any, methodArn string) aut
 		Context map[string]any `json:"context"`
 	}
 	if err := json.Unmarshal(out, &resp); err != nil || resp.PrincipalID == "" {
-		return authResult{decision: authFailed}
+		return authResult{decision: authFailed, err: fmt.Errorf("unreadable answer or no principalId: %.200s", out)}
 	}
 	allowed := false
 	for _, st := range resp.PolicyDocument.Statement {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/gorilla/websocket"
 
+	"github.com/tokenim/tokenim/infra/bench/wsclient"
 	"github.com/tokenim/tokenim/shared/aws/dynamo"
 	"github.com/tokenim/tokenim/shared/testenv"
 )
@@ -120,7 +120,7 @@ func BenchmarkLocalWebSocket1000(b *testing.B) {
 	})
 
 	// Connect all clients (8 handshakes at a time).
-	conns := make([]*benchClient, clients)
+	conns := make([]*wsclient.Client, clients)
 	connect := make([]time.Duration, clients)
 	run(clients, 8, func(i int) error {
 		start := time.Now()
@@ -129,20 +129,20 @@ func BenchmarkLocalWebSocket1000(b *testing.B) {
 			return fmt.Errorf("client %d: %w", i, err)
 		}
 		connect[i] = time.Since(start)
-		conns[i] = newBenchClient(c)
+		conns[i] = wsclient.New(c)
 		return nil
 	})
 	b.Cleanup(func() {
 		for _, c := range conns {
 			if c != nil {
-				c.conn.Close()
+				c.Close()
 			}
 		}
 	})
 	time.Sleep(2 * time.Second)
 	held := 0
 	for _, c := range conns {
-		if !c.closed.Load() {
+		if c.ClosedAt().IsZero() {
 			held++
 		}
 	}
@@ -153,10 +153,10 @@ func BenchmarkLocalWebSocket1000(b *testing.B) {
 	for i := range ping {
 		c := conns[(i*7)%clients]
 		id := fmt.Sprintf("p%d", i)
-		ch := c.expect(id)
+		ch := c.Expect(id)
 		start := time.Now()
-		c.send(map[string]string{"action": "ping", "request_id": id})
-		if !wait(ch) {
+		c.Send(map[string]string{"action": "ping", "request_id": id})
+		if !wsclient.Wait(ch, 10*time.Second) {
 			b.Fatalf("no pong for %s", id)
 		}
 		ping[i] = time.Since(start)
@@ -170,13 +170,13 @@ func BenchmarkLocalWebSocket1000(b *testing.B) {
 	push := make([]time.Duration, samples)
 	for i := range push {
 		id := fmt.Sprintf("g%d", i)
-		ch := conns[i].expect(id)
+		ch := conns[i].Expect(id)
 		start := time.Now()
 		if _, err := mgmt.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(connIDs[i]),
 			Data: []byte(`{"type":"pong","request_id":"` + id + `"}`)}); err != nil {
 			b.Fatal(err)
 		}
-		if !wait(ch) {
+		if !wsclient.Wait(ch, 10*time.Second) {
 			b.Fatalf("push %s not delivered", id)
 		}
 		push[i] = time.Since(start)
@@ -191,10 +191,10 @@ func BenchmarkLocalWebSocket1000(b *testing.B) {
 		k := (i * 2) % clients
 		from, to := conns[k], conns[k+1]
 		id := fmt.Sprintf("dm-%s-%d", stamp, i)
-		ch := to.expect(id)
+		ch := to.Expect(id)
 		start := time.Now()
-		from.send(map[string]string{"action": "send", "to_user": users[k+1], "text": "bench " + id, "client_msg_id": id})
-		if !wait(ch) {
+		from.Send(map[string]string{"action": "send", "to_user": users[k+1], "text": "bench " + id, "client_msg_id": id})
+		if !wsclient.Wait(ch, 10*time.Second) {
 			lost++
 			b.Logf("DM %s not delivered within 10 s; gateway log:\n%s", id, tail(filepath.Join(state, "gateway.log"), 4))
 			continue
@@ -205,10 +205,10 @@ func BenchmarkLocalWebSocket1000(b *testing.B) {
 		b.Fatalf("%d of %d DMs lost", lost, samples)
 	}
 
-	pp50, pp99 := pct(ping, 50), pct(ping, 99)
-	gp50, gp99 := pct(push, 50), pct(push, 99)
-	dp50, dp99 := pct(dm, 50), pct(dm, 99)
-	cp50, cp99 := pct(connect, 50), pct(connect, 99)
+	pp50, pp99 := wsclient.Percentile(ping, 50), wsclient.Percentile(ping, 99)
+	gp50, gp99 := wsclient.Percentile(push, 50), wsclient.Percentile(push, 99)
+	dp50, dp99 := wsclient.Percentile(dm, 50), wsclient.Percentile(dm, 99)
+	cp50, cp99 := wsclient.Percentile(connect, 50), wsclient.Percentile(connect, 99)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(float64(held), "conns_held")
 	b.ReportMetric(float64(rssIdle)/1024, "gw_rss_idle_MB")
@@ -233,81 +233,6 @@ func BenchmarkLocalWebSocket1000(b *testing.B) {
 	if held != clients {
 		b.Errorf("only %d of %d connections held", held, clients)
 	}
-}
-
-// benchClient reads frames in one goroutine and signals waiters by
-// request_id or by a pushed message's client_msg_id.
-type benchClient struct {
-	conn   *websocket.Conn
-	wmu    sync.Mutex
-	mu     sync.Mutex
-	wait   map[string]chan struct{}
-	closed atomic.Bool
-}
-
-func newBenchClient(c *websocket.Conn) *benchClient {
-	bc := &benchClient{conn: c, wait: map[string]chan struct{}{}}
-	go func() {
-		defer bc.closed.Store(true)
-		for {
-			_, data, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			var f struct {
-				Type      string `json:"type"`
-				RequestID string `json:"request_id"`
-				Message   struct {
-					ClientMsgID string `json:"client_msg_id"`
-				} `json:"message"`
-			}
-			json.Unmarshal(data, &f)
-			key := f.RequestID
-			if f.Type == "message.created" {
-				key = f.Message.ClientMsgID
-			} else if f.Type != "pong" {
-				continue
-			}
-			bc.mu.Lock()
-			ch := bc.wait[key]
-			delete(bc.wait, key)
-			bc.mu.Unlock()
-			if ch != nil {
-				close(ch)
-			}
-		}
-	}()
-	return bc
-}
-
-func (c *benchClient) expect(key string) chan struct{} {
-	ch := make(chan struct{})
-	c.mu.Lock()
-	c.wait[key] = ch
-	c.mu.Unlock()
-	return ch
-}
-
-func (c *benchClient) send(v any) {
-	b, _ := json.Marshal(v)
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.conn.WriteMessage(websocket.TextMessage, b)
-}
-
-func wait(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	case <-time.After(10 * time.Second):
-		return false
-	}
-}
-
-func pct(d []time.Duration, p int) time.Duration {
-	s := append([]time.Duration{}, d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[min(len(s)-1, len(s)*p/100)]
 }
 
 // rssKB reads a process's resident set size from /proc (0 elsewhere).

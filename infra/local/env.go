@@ -209,6 +209,8 @@ func (r *Resolver) getAtt(name, attr string) (string, error) {
 	switch {
 	case res.Type == "AWS::DynamoDB::Table" && attr == "Arn":
 		return arn("dynamodb", "table/"+r.Res.Tables[name]), nil
+	case res.Type == "AWS::DynamoDB::Table" && attr == "StreamArn" && r.Res.StreamARNs[name] != "":
+		return r.Res.StreamARNs[name], nil
 	case res.Type == "AWS::SQS::Queue" && attr == "Arn":
 		return r.Res.QueueARNs[name], nil
 	case res.Type == "AWS::SQS::Queue" && attr == "QueueUrl":

@@ -17,8 +17,9 @@ import (
 	"github.com/tokenim/tokenim/shared/testenv"
 )
 
-// TestServesWholeTemplate: every REST route, WebSocket route and SQS
-// trigger of a template is served locally (template.yaml and the fixture).
+// TestServesWholeTemplate: every REST route, WebSocket route, SQS trigger
+// and DynamoDB stream trigger of a template is served locally
+// (template.yaml and the fixture).
 func TestServesWholeTemplate(t *testing.T) {
 	for _, name := range []string{"template.yaml", "testdata/template.yaml"} {
 		t.Run(name, func(t *testing.T) {
@@ -46,6 +47,13 @@ func TestServesWholeTemplate(t *testing.T) {
 			}
 			for _, src := range tmpl.SQSSources() {
 				want = append(want, "SQS "+src.Function+"."+src.Event)
+			}
+			streams, err := tmpl.DynamoDBSources()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, src := range streams {
+				want = append(want, "DynamoDB "+src.Function+"."+src.Event)
 			}
 			if len(want) == 0 {
 				t.Fatal("template has nothing to serve")
@@ -94,6 +102,9 @@ func TestRESTWithTemplate(t *testing.T) {
 		{"unknown route, no token", "GET", "/nope", nil, "", 404, "route_not_found"},
 		{"wrong method", "PUT", "/v1/users", bearer, "", 404, "route_not_found"},
 		{"handler error passes through", "GET", "/v1/users/no-such-" + user, bearer, "", 404, "not_found"},
+		// Never cleaned to the parent path (a 301 a client follows): the
+		// segment is the id, and no id is "..".
+		{"dot segment is an id, not the parent", "DELETE", "/v1/users/..", bearer, "", 400, "invalid_id"},
 		{"public route without token", "POST", "/v1/auth/token", map[string]string{"Content-Type": "application/json"}, `{"grant_type":"client_credentials","client_id":"x","client_secret":"y"}`, 401, "invalid_client"},
 	}
 	for _, tc := range tests {
@@ -160,6 +171,73 @@ func TestRESTWithTemplate(t *testing.T) {
 		if r := do(t, "OPTIONS", s.RESTURL+"/v1/nothing", nil, nil); r.status != 404 {
 			t.Errorf("preflight of an unknown path = %d", r.status)
 		}
+	})
+}
+
+// TestRESTCrossOrigin: a browser app on another origin, with the template
+// parameter CorsAllowOrigin set to it: the preflight allows it as API
+// Gateway's Cors setting would, and every answer (a function's success
+// and error, the gateway's own 401 and 404) names it and exposes the
+// headers clients read (docs/versioning.md, "Browsers on another origin").
+func TestRESTCrossOrigin(t *testing.T) {
+	const origin = "http://app.example.test"
+	s := startStack(t, nil, func(o *Options) { o.Params = map[string]string{"CorsAllowOrigin": origin} })
+	admin := s.adminToken(t)
+	user := testenv.ID("cors")
+	fromApp := func(h map[string]string) map[string]string {
+		h["Origin"] = origin
+		return h
+	}
+	checkCORS := func(t *testing.T, r reply) {
+		t.Helper()
+		if got := r.header.Get("Access-Control-Allow-Origin"); got != origin {
+			t.Errorf("%d: Access-Control-Allow-Origin = %q, want %q", r.status, got, origin)
+		}
+		exposed := r.header.Get("Access-Control-Expose-Headers")
+		for _, h := range []string{"Location", "Retry-After", "Idempotent-Replayed", "Deprecation", "Sunset", "Link", "X-Request-Id"} {
+			if !strings.Contains(exposed, h) {
+				t.Errorf("%d: Access-Control-Expose-Headers %q lacks %s", r.status, exposed, h)
+			}
+		}
+	}
+	t.Run("preflight", func(t *testing.T) {
+		r := do(t, "OPTIONS", s.RESTURL+"/v1/users", fromApp(map[string]string{"Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "authorization,content-type,idempotency-key"}), nil)
+		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != origin ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Idempotency-Key") {
+			t.Fatalf("got %d %v", r.status, r.header)
+		}
+	})
+	t.Run("function answers", func(t *testing.T) {
+		h := fromApp(map[string]string{"Authorization": "Bearer " + admin, "Content-Type": "application/json", "Idempotency-Key": user})
+		r := doString(t, "POST", s.RESTURL+"/v1/users", h, `{"user_id":"`+user+`","nickname":"c"}`)
+		if r.status != 201 || r.header.Get("Location") == "" {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		checkCORS(t, r)
+		r = do(t, "GET", s.RESTURL+"/v1/users/"+user, fromApp(map[string]string{"Authorization": "Bearer " + admin}), nil)
+		if r.status != 200 {
+			t.Fatalf("get: %d %s", r.status, r.body)
+		}
+		checkCORS(t, r)
+		r = do(t, "GET", s.RESTURL+"/v1/users/no-such-"+user, fromApp(map[string]string{"Authorization": "Bearer " + admin}), nil)
+		if r.errorCode() != "not_found" {
+			t.Fatalf("missing user: %d %s", r.status, r.body)
+		}
+		checkCORS(t, r)
+	})
+	t.Run("gateway answers", func(t *testing.T) {
+		r := do(t, "GET", s.RESTURL+"/v1/users/"+user, fromApp(map[string]string{}), nil)
+		if r.errorCode() != "unauthorized" {
+			t.Fatalf("no token: %d %s", r.status, r.body)
+		}
+		checkCORS(t, r)
+		r = do(t, "GET", s.RESTURL+"/v1/nothing", fromApp(map[string]string{}), nil)
+		if r.errorCode() != "route_not_found" {
+			t.Fatalf("unknown route: %d %s", r.status, r.body)
+		}
+		checkCORS(t, r)
 	})
 }
 

@@ -49,6 +49,9 @@ type AdminCred struct {
 type DemoUser struct {
 	UserID string `json:"user_id"`
 	Token  string `json:"token"`
+	// Role is the user's app-wide role when it is not the built-in user
+	// (mod is a moderator: the demo's Ban button works for it).
+	Role string `json:"role,omitempty"`
 }
 
 // CreateCredential stores a new app credential in the users table (what
@@ -150,8 +153,9 @@ func hasRoute(t *template.Template, key string) bool {
 }
 
 // Seed creates a first admin credential, the demo users alice and bob
-// (with user tokens), and, when the template routes them, a demo group of
-// both and a first message each way, all through the REST API.
+// and the moderator mod (with user tokens), and, when the template routes
+// them, a demo group of alice and bob and a first message each way, all
+// through the REST API.
 func Seed(ctx context.Context, s *Stack, db dynamo.Stores, t *template.Template, log *slog.Logger) (Info, error) {
 	info := Info{RESTURL: s.RESTURL, WebSocketURL: s.WebSocketURL}
 	cred, err := CreateCredential(ctx, db, "make dev")
@@ -164,10 +168,18 @@ func Seed(ctx context.Context, s *Stack, db dynamo.Stores, t *template.Template,
 		return info, err
 	}
 	admin := &Client{Base: s.RESTURL, Token: token}
-	for _, u := range []struct{ id, nick string }{{"alice", "Alice"}, {"bob", "Bob"}} {
+	for _, u := range []struct{ id, nick, role string }{{"alice", "Alice", ""}, {"bob", "Bob", ""}, {"mod", "Moderator", "moderator"}} {
+		if u.role != "" && !hasRoute(t, "PUT /v1/users/{user_id}/role") {
+			continue
+		}
 		status, err := admin.Do(ctx, "POST", "/v1/users", map[string]string{"user_id": u.id, "nickname": u.nick}, nil)
 		if err != nil && status != http.StatusConflict { // an emulator kept from an earlier run has them
 			return info, err
+		}
+		if u.role != "" {
+			if _, err := admin.Do(ctx, "PUT", "/v1/users/"+u.id+"/role", map[string]string{"role": u.role}, nil); err != nil {
+				return info, err
+			}
 		}
 		var issued struct {
 			AccessToken string `json:"access_token"`
@@ -175,7 +187,7 @@ func Seed(ctx context.Context, s *Stack, db dynamo.Stores, t *template.Template,
 		if _, err := admin.Do(ctx, "POST", "/v1/users/"+u.id+"/tokens", map[string]int{"ttl_seconds": 86400}, &issued); err != nil {
 			return info, err
 		}
-		info.DemoUsers = append(info.DemoUsers, DemoUser{UserID: u.id, Token: issued.AccessToken})
+		info.DemoUsers = append(info.DemoUsers, DemoUser{UserID: u.id, Token: issued.AccessToken, Role: u.role})
 	}
 	if !hasRoute(t, "POST /v1/groups") {
 		// TODO(groups): this branch goes once every template has POST /v1/groups.

@@ -25,7 +25,8 @@ func TestSeed(t *testing.T) {
 	if info.RESTURL != s.RESTURL || info.WebSocketURL != s.WebSocketURL || !strings.HasPrefix(info.Admin.KeyID, "tk_") || info.Admin.Secret == "" {
 		t.Errorf("info = %+v", info)
 	}
-	if len(info.DemoUsers) != 2 || info.DemoUsers[0].UserID != "alice" || info.DemoUsers[1].UserID != "bob" {
+	if len(info.DemoUsers) != 3 || info.DemoUsers[0].UserID != "alice" || info.DemoUsers[1].UserID != "bob" ||
+		info.DemoUsers[2].UserID != "mod" || info.DemoUsers[2].Role != "moderator" {
 		t.Fatalf("demo users = %+v", info.DemoUsers)
 	}
 	if hasRoute(s.tmpl, "POST /v1/groups") != (info.DemoGroupID == "demo") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -46,6 +47,19 @@ type Options struct {
 	// Extra are local-only handlers on the REST port by path prefix
 	// (the demo client at /demo).
 	Extra map[string]http.Handler
+	// TestEnv adds variables to functions' environments by logical id,
+	// for tests only (TOKENIM_FAULTS: docs/testing.md, "Faults"). The
+	// template's variables win.
+	TestEnv map[string]map[string]string
+
+	// EventTap lists what the template's buses receive at GET
+	// /_local/events (eventbus.go). make dev sets it; tests that do not
+	// read events leave it off, as it is the emulator's slowest path.
+	EventTap bool
+
+	// StreamInterval is the DynamoDB stream pollers' wait between polls of
+	// an idle shard (default DefaultStreamInterval).
+	StreamInterval time.Duration
 }
 
 // Stack is a running local stack.
@@ -58,11 +72,12 @@ type Stack struct {
 	WS           *WSGateway
 	Pools        map[string]*runtime.Pool
 	SQS          []*SQSPoller
+	Streams      []*StreamPoller
 	UserPool     *UserPool // the template's Cognito user pool, stood in for (nil: none)
 
 	servers []*http.Server
 	cancel  context.CancelFunc
-	pollers sync.WaitGroup // SQS pollers and the sandbox reaper
+	pollers sync.WaitGroup // SQS and stream pollers and the sandbox reaper
 }
 
 func (o *Options) defaults() {
@@ -114,9 +129,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s = &Stack{Resources: res, Env: map[string]map[string]string{}, Pools: map[string]*runtime.Pool{}}
+	// started, not s: `return nil, err` has set s to nil by the time this runs.
+	started := s
 	defer func() {
 		if err != nil {
-			s.Close(context.Background())
+			started.Close(context.Background())
 		}
 	}()
 	restL, err := net.Listen("tcp", o.RESTAddr)
@@ -151,6 +168,21 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		rv.Refs = s.UserPool.refs(t)
 		rv.Rewrites = map[string]string{s.UserPool.issuerOnAWS(o.Region): s.UserPool.Issuer}
 	}
+	// The template's EventBridge buses, created locally, with a tap if
+	// asked (eventbus.go): !Ref gives the local bus name.
+	tap, busRefs, err := newEventTap(ctx, o.AWS, t, o.Prefix, o.EventTap, o.Log.With("tap", "events"))
+	if err != nil {
+		return nil, err
+	}
+	if len(busRefs) > 0 && rv.Refs == nil {
+		rv.Refs = map[string]string{}
+	}
+	maps.Copy(rv.Refs, busRefs)
+	if o.EventTap { // the template's rules too (eventrules.go): same opt-in, same cost on moto
+		if err := putTemplateRules(ctx, o.AWS, t, o.Prefix, busRefs, res.QueueARNs); err != nil {
+			return nil, err
+		}
+	}
 
 	invokers := map[string]Invoker{}
 	for _, f := range t.Functions() {
@@ -173,6 +205,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		for _, k := range keys {
 			vars = append(vars, k+"="+env[k])
 		}
+		for k, v := range o.TestEnv[f.LogicalID] {
+			if _, set := env[k]; !set {
+				vars = append(vars, k+"="+v)
+			}
+		}
 		p := runtime.NewPool(runtime.Config{Name: o.StackName + "-" + f.LogicalID, Binary: bin, Env: vars,
 			Timeout: time.Duration(f.Timeout) * time.Second, MemoryMB: f.MemorySize, MaxConcurrency: o.Concurrency,
 			Region: o.Region, AccountID: o.AccountID, Output: o.Output, Log: o.Log})
@@ -188,13 +225,23 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if len(restAPIs) > 1 {
 		return nil, errors.New("local: the template has more than one REST API; one is supported")
 	}
-	restMux := http.NewServeMux()
+	// No http.ServeMux in front of the gateway: it would clean dot
+	// segments and redirect (a DELETE of /v1/groups/g/members/.. followed
+	// to the group itself). API Gateway hands the path to the route as it
+	// came, so ".." reaches the function as an id, which refuses it.
+	var restHandler http.Handler = http.NotFoundHandler()
 	if len(restAPIs) == 1 {
 		stage, err := rv.Value(restAPIs[0].StageName)
 		if err != nil {
 			return nil, err
 		}
-		s.REST, err = NewRESTGateway(restAPIs[0], t.RestRoutes(), invokers, stage, o.Region, o.AccountID, o.Log.With("gateway", "rest"))
+		// CORS and gateway response headers may name parameters
+		// (CorsAllowOrigin): resolved as a deployment would.
+		api, err := restAPIs[0].Resolve(rv.Value)
+		if err != nil {
+			return nil, err
+		}
+		s.REST, err = NewRESTGateway(api, t.RestRoutes(), invokers, stage, o.Region, o.AccountID, o.Log.With("gateway", "rest"))
 		if err != nil {
 			return nil, err
 		}
@@ -207,10 +254,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			}
 			s.REST.Handle(cognitoPrefix, s.UserPool)
 		}
+		if tap != nil {
+			s.REST.Handle(eventsPath, tap)
+		}
 		s.REST.Handle(lambdaAPIPrefix, &lambdaAPI{invokers: invokers, stackName: o.StackName, log: o.Log.With("api", "lambda"), background: ctx2})
-		restMux.Handle("/", s.REST)
+		restHandler = s.REST
 	}
-	s.serve(restL, restMux, nil)
+	s.serve(restL, restHandler, nil)
 
 	if len(wsAPIs) > 1 {
 		return nil, errors.New("local: the template has more than one WebSocket API; one is supported")
@@ -247,6 +297,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			s.pollers.Go(func() { p.Run(ctx2) })
 		}
 	}
+	if err := s.startStreams(ctx2, o, invokers); err != nil {
+		return nil, err
+	}
 	// Retire sandboxes idle for 5 minutes, as Lambda does, so a burst
 	// does not leave dozens of processes running on a laptop.
 	s.pollers.Go(func() {
@@ -273,7 +326,7 @@ func (s *Stack) serve(l net.Listener, h http.Handler, connCtx func(context.Conte
 }
 
 // Served lists what the stack serves, as template keys: "REST METHOD
-// /path", "WS routeKey", "SQS Function.Event".
+// /path", "WS routeKey", "SQS Function.Event", "DynamoDB Function.Event".
 func (s *Stack) Served() []string {
 	var out []string
 	if s.REST != nil {
@@ -288,6 +341,9 @@ func (s *Stack) Served() []string {
 	}
 	for _, p := range s.SQS {
 		out = append(out, "SQS "+p.Source.Function+"."+p.Source.Event)
+	}
+	for _, p := range s.Streams {
+		out = append(out, "DynamoDB "+p.Source.Function+"."+p.Source.Event)
 	}
 	sort.Strings(out)
 	return out

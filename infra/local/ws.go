@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -201,8 +202,7 @@ func (g *WSGateway) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	c.headers = headers
 	log := g.log.With("connection_id", c.id, "request_id", reqID)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), IntegrationTimeout)
-	defer cancel()
+	ctx := atOnce()
 
 	if g.authorizer != nil {
 		if !identityPresent(g.authorizer, r.Header.Get, r.URL.Query().Get) {
@@ -227,7 +227,7 @@ func (g *WSGateway) handshake(w http.ResponseWriter, r *http.Request) {
 			g.refuse(w, http.StatusForbidden, "Forbidden")
 			return
 		case authFailed:
-			log.Warn("handshake refused", "status", 500, "why", "authorizer failed")
+			log.Warn("handshake refused", "status", 500, "why", "authorizer failed", "err", fmt.Sprint(res.err))
 			g.refuse(w, http.StatusInternalServerError, "Internal server error")
 			return
 		}
@@ -344,13 +344,24 @@ func (g *WSGateway) message(c *wsConn, mt int, data []byte, log *slog.Logger) {
 	} else {
 		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(data), true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), IntegrationTimeout)
-	defer cancel()
-	_, _, err := g.invokeRoute(ctx, fn, ev)
+	_, _, err := g.invokeRoute(atOnce(), fn, ev)
 	if err != nil {
 		log.Warn("route failed", "route", route, "request_id", reqID, "err", err.Error())
 		g.sendJSON(c, map[string]string{"message": "Internal server error", "connectionId": c.id, "requestId": reqID})
 	}
+}
+
+// atOnce is the context of the handshake's and the frames' invocations:
+// it bounds only the wait for a free sandbox (runtime.Pool.Invoke), and
+// there is none. Lambda throttles a synchronous invocation at once when
+// the function is at its concurrency limit - it never queues it - and API
+// Gateway then answers the generic frame, or 500 to a handshake. Waiting
+// instead (REST's 29 s) would hold a socket's later frames behind one that
+// cannot run, and the client's retries would pile up behind it.
+func atOnce() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }
 
 // selectRoute evaluates $request.body.<path> on a frame.

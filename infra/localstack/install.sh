@@ -5,8 +5,14 @@
 #                              (Apache-2.0 core only; never localstack-ext / the `localstack` CLI package)
 #   .tokenim/localstack/fs     LocalStack FILESYSTEM_ROOT (host-mode directory tree)
 #     var/lib/localstack/lib/dynamodb-local/2/   DynamoDB Local, provisioned from Maven Central
+#     usr/lib/localstack/                         the service catalog index
 #
-# A second run only verifies markers and exits. FORCE=1 reinstalls everything.
+# The venv, DynamoDB Local and the catalog are installed once per user and
+# version into the install cache (infra/scripts/cache.sh: ~/.cache/tokenim,
+# XDG_CACHE_HOME respected) and linked from .tokenim/, so every further
+# clone is ready at once; the rest of fs/ (LocalStack's run-time state)
+# stays per clone. A second run only verifies markers and exits. FORCE=1
+# reinstalls everything.
 set -euo pipefail
 
 LOCALSTACK_VERSION="4.14.0"
@@ -16,11 +22,15 @@ SQLITE4JAVA_VERSION="1.0.392"    # com.almworks.sqlite4java, as DynamoDBLocal's 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 STATE="$ROOT/.tokenim/localstack"
-VENV="$STATE/venv"
 FSROOT="$STATE/fs"
 LIBDIR="$FSROOT/var/lib/localstack/lib"       # == localstack config.dirs.var_libs in host mode
-DDB_DIR="$LIBDIR/dynamodb-local/2"             # == DynamoDBLocalPackageInstaller install dir
 CONSTRAINTS="$HERE/constraints.txt"
+. "$ROOT/infra/scripts/cache.sh"
+# Cache entries, named by what pins them; .tokenim/ links to them below.
+PINS=$({ cat "$CONSTRAINTS" 2>/dev/null || true; } | sha256sum | cut -c1-12)
+VENV="$TOKENIM_CACHE/localstack-$LOCALSTACK_VERSION-$PINS/venv"
+CATALOG_DIR="$TOKENIM_CACHE/localstack-$LOCALSTACK_VERSION-$PINS/catalog"
+DDB_DIR="$TOKENIM_CACHE/dynamodb-local-$DDB_LOCAL_VERSION"  # linked as $LIBDIR/dynamodb-local/2, DynamoDBLocalPackageInstaller's dir
 PY_MARKER="$VENV/.tokenim-localstack-core-$LOCALSTACK_VERSION"
 DDB_LAYOUT=2                     # bump when the DynamoDB Local layout built below changes
 DDB_MARKER="$DDB_DIR/.tokenim-ddblocal-$DDB_LOCAL_VERSION-r$DDB_LAYOUT"
@@ -29,13 +39,27 @@ log() { echo "[localstack-install] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 t0=$(date +%s)
-[[ "${FORCE:-0}" == 1 ]] && rm -rf "$VENV" "$DDB_DIR" "$FSROOT/usr/lib/localstack"
-mkdir -p "$STATE" "$LIBDIR"
+cache_lock localstack   # one install at a time per user: a second clone waits, then finds it ready
+[[ "${FORCE:-0}" == 1 ]] && rm -rf "$VENV" "$DDB_DIR" "$CATALOG_DIR"
+mkdir -p "$STATE" "$LIBDIR" "$FSROOT/usr/lib"
+# link NAME TARGET: make .tokenim's NAME a link to the cache entry (an
+# older clone's own install there is removed).
+link() {
+  if [[ -e "$1" && ! -L "$1" ]]; then rm -rf "$1"; fi
+  mkdir -p "$(dirname "$1")" "$2"
+  ln -sfn "$2" "$1"
+}
+link "$STATE/venv" "$VENV"
+link "$LIBDIR/dynamodb-local/2" "$DDB_DIR"
+link "$FSROOT/usr/lib/localstack" "$CATALOG_DIR"
 
 # ---------------------------------------------------------------- python part
+# py_ok [full]: the venv has the pinned core and nothing forbidden; "full"
+# (right after installing) also imports what the emulator runs, which
+# takes seconds: later runs trust the marker that import check wrote.
 py_ok() {
-  [[ -f "$PY_MARKER" && -x "$VENV/bin/python" ]] || return 1
-  "$VENV/bin/python" - "$LOCALSTACK_VERSION" <<'EOF' 2>/dev/null
+  [[ -f "$PY_MARKER" || "${1:-}" == full ]] && [[ -x "$VENV/bin/python" ]] || return 1
+  "$VENV/bin/python" - "$LOCALSTACK_VERSION" "${1:-quick}" <<'EOF' 2>/dev/null
 import sys, importlib.metadata as m
 assert m.version("localstack-core") == sys.argv[1]
 for forbidden in ("localstack-ext", "localstack", "localstack-pro"):
@@ -44,7 +68,8 @@ for forbidden in ("localstack-ext", "localstack", "localstack-pro"):
     except m.PackageNotFoundError:
         continue
     raise SystemExit(f"forbidden package installed: {forbidden}")
-import localstack.runtime.main, localstack.services.dynamodb.server  # noqa: F401
+if sys.argv[2] == "full":
+    import localstack.runtime.main, localstack.services.dynamodb.server  # noqa: F401
 EOF
 }
 
@@ -76,22 +101,23 @@ else
   log "using $PY ($("$PY" -V 2>&1))"
   log "creating venv $VENV"
   rm -rf "$VENV"
+  mkdir -p "$(dirname "$VENV")"
   if ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
     die "'python3 -m venv' failed; on Debian install it with: apt-get install -y python3-venv"
   fi
-  pip_args=(-q --disable-pip-version-check)
+  pip_args=(--disable-pip-version-check --progress-bar off)
   cons=()
   [[ -f "$CONSTRAINTS" ]] && cons=(-c "$CONSTRAINTS")
-  log "pip install localstack-core[runtime]==$LOCALSTACK_VERSION (about a minute cold)"
-  "$VENV/bin/python" -m pip install "${pip_args[@]}" "${cons[@]}" \
-      "localstack-core[runtime]==$LOCALSTACK_VERSION" >"$STATE/pip.log" 2>&1 \
+  log "pip install localstack-core[runtime]==$LOCALSTACK_VERSION into $VENV (about a minute cold; once per user)"
+  with_progress localstack-install "$STATE/pip.log" "$VENV/bin/python" -m pip install "${pip_args[@]}" "${cons[@]}" \
+      "localstack-core[runtime]==$LOCALSTACK_VERSION" \
     || { tail -n 30 "$STATE/pip.log" >&2; die "pip install failed (full log: $STATE/pip.log)"; }
   # Refuse anything that brings in the auth-token gated packages.
   if "$VENV/bin/python" -m pip show -q localstack-ext localstack localstack-pro >/dev/null 2>&1; then
     die "a forbidden package (localstack-ext / localstack / localstack-pro) got installed"
   fi
+  py_ok full || die "venv verification failed after install"
   touch "$PY_MARKER"
-  py_ok || die "venv verification failed after install"
   log "venv installed ($(( $(date +%s) - t0 ))s)"
 fi
 
@@ -133,8 +159,7 @@ else
 </project>
 EOF
   log "fetching com.amazonaws:DynamoDBLocal:$DDB_LOCAL_VERSION + deps from Maven Central"
-  (cd "$tmp" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime \
-      -DoutputDirectory="$tmp/lib" >"$tmp/mvn.log" 2>&1) \
+  with_progress localstack-install "$tmp/mvn.log" bash -c 'cd "$1" && mvn -B -ntp -Dstyle.color=never dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$1/lib"' _ "$tmp" \
     || { tail -n 30 "$tmp/mvn.log" >&2; die "maven dependency fetch failed"; }
   main_class=tokenim.ddblocal.LoopbackMain
   mkdir -p "$tmp/cls"
@@ -144,7 +169,7 @@ EOF
     log "WARNING: could not compile the loopback launcher (javac missing?): DynamoDB Local will bind 0.0.0.0"
     main_class=com.amazonaws.services.dynamodbv2.local.main.ServerRunner
   fi
-  rm -rf "$DDB_DIR"
+  find "$DDB_DIR" -mindepth 1 -delete 2>/dev/null || true   # the dir itself is linked from .tokenim
   mkdir -p "$DDB_DIR/DynamoDBLocal_lib"
   cp "$tmp"/lib/* "$DDB_DIR/DynamoDBLocal_lib/"
   "$VENV/bin/python" - "$DDB_DIR" "$DDB_LOCAL_VERSION" "$SQLITE4JAVA_VERSION" "$main_class" "$tmp/cls" <<'EOF'

@@ -19,6 +19,7 @@ type RestAPI struct {
 	Cors              *Cors
 	GatewayResponses  map[string]GatewayResponse
 	BinaryMediaTypes  []string
+	props             map[string]any // as written, for Resolve
 }
 
 // Authorizer is a Lambda REQUEST authorizer.
@@ -57,31 +58,57 @@ func (t *Template) RestAPIs() []RestAPI {
 			au.IdentityQuery = strs(List(id, "QueryStrings"))
 			api.Authorizers[name] = au
 		}
-		if c := Map(p, "Cors"); c != nil {
-			api.Cors = &Cors{AllowOrigin: unquote(Str(c, "AllowOrigin")), AllowHeaders: unquote(Str(c, "AllowHeaders")),
-				AllowMethods: unquote(Str(c, "AllowMethods")), MaxAge: unquote(Str(c, "MaxAge"))}
-		} else if s := Str(p, "Cors"); s != "" {
-			api.Cors = &Cors{AllowOrigin: unquote(s)}
-		}
-		for typ, v := range Map(p, "GatewayResponses") {
-			gm, _ := v.(map[string]any)
-			gr := GatewayResponse{StatusCode: Int(gm, "StatusCode", 0), Headers: map[string]string{}, Templates: map[string]string{}}
-			if s, ok := gm["StatusCode"].(string); ok {
-				gr.StatusCode = atoi(s)
-			}
-			for k, hv := range Map(Map(gm, "ResponseParameters"), "Headers") {
-				s, _ := hv.(string)
-				gr.Headers[k] = unquote(s)
-			}
-			for k, tv := range Map(gm, "ResponseTemplates") {
-				gr.Templates[k], _ = tv.(string)
-			}
-			api.GatewayResponses[typ] = gr
-		}
+		api.props = p
+		_ = api.parseResponses(literal) // literal never fails
 		api.BinaryMediaTypes = strs(List(p, "BinaryMediaTypes"))
 		out = append(out, api)
 	}
 	return out
+}
+
+// literal is a value as written: a string, or "" for an intrinsic.
+func literal(v any) (string, error) { s, _ := v.(string); return s, nil }
+
+// Resolve returns the API with the Cors values and gateway response
+// headers that are intrinsics (!Sub "'${CorsAllowOrigin}'") resolved by
+// value (infra/local's Resolver), CloudFormation quoting removed.
+func (a RestAPI) Resolve(value func(any) (string, error)) (RestAPI, error) {
+	a.GatewayResponses = map[string]GatewayResponse{}
+	return a, a.parseResponses(value)
+}
+
+// parseResponses reads Cors and GatewayResponses from a.props.
+func (a *RestAPI) parseResponses(value func(any) (string, error)) error {
+	var err error
+	str := func(v any) string {
+		s, e := value(v)
+		if e != nil && err == nil {
+			err = e
+		}
+		return unquote(s)
+	}
+	p := a.props
+	if c := Map(p, "Cors"); c != nil {
+		a.Cors = &Cors{AllowOrigin: str(c["AllowOrigin"]), AllowHeaders: str(c["AllowHeaders"]),
+			AllowMethods: str(c["AllowMethods"]), MaxAge: str(c["MaxAge"])}
+	} else if v, ok := p["Cors"]; ok {
+		a.Cors = &Cors{AllowOrigin: str(v)}
+	}
+	for typ, v := range Map(p, "GatewayResponses") {
+		gm, _ := v.(map[string]any)
+		gr := GatewayResponse{StatusCode: Int(gm, "StatusCode", 0), Headers: map[string]string{}, Templates: map[string]string{}}
+		if s, ok := gm["StatusCode"].(string); ok {
+			gr.StatusCode = atoi(s)
+		}
+		for k, hv := range Map(Map(gm, "ResponseParameters"), "Headers") {
+			gr.Headers[k] = str(hv)
+		}
+		for k, tv := range Map(gm, "ResponseTemplates") {
+			gr.Templates[k], _ = tv.(string)
+		}
+		a.GatewayResponses[typ] = gr
+	}
+	return err
 }
 
 // WebSocketAPI is an AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET.

@@ -12,6 +12,8 @@ type Table struct {
 	AttributeDefinitions []Attribute
 	GSIs                 []GSI
 	TTLAttribute         string
+	// StreamViewType is StreamSpecification.StreamViewType ("" = no stream).
+	StreamViewType string
 }
 
 // KeyElement is one key schema element.
@@ -52,6 +54,7 @@ func (t *Template) Tables() []Table {
 		if ttl := Map(p, "TimeToLiveSpecification"); ttl != nil && ttl["Enabled"] == true {
 			tb.TTLAttribute = Str(ttl, "AttributeName")
 		}
+		tb.StreamViewType = Str(Map(p, "StreamSpecification"), "StreamViewType")
 		out = append(out, tb)
 	}
 	return out
@@ -74,6 +77,12 @@ type Queue struct {
 	// DeadLetterQueue is the logical id of the redrive target ("" if none).
 	DeadLetterQueue string
 	MaxReceiveCount int
+	// FIFO queues (FifoQueue: true): their names end in .fifo; the
+	// deduplication scope and throughput limit as the template sets them
+	// ("" if not set).
+	FIFO                bool
+	DeduplicationScope  string
+	FifoThroughputLimit string
 }
 
 // Queues returns the template's queues, dead-letter queues first so a
@@ -82,7 +91,8 @@ func (t *Template) Queues() []Queue {
 	var out []Queue
 	for _, r := range t.OfType("AWS::SQS::Queue") {
 		p := r.Properties
-		q := Queue{LogicalID: r.Name, VisibilityTimeout: Int(p, "VisibilityTimeout", 30), RetentionSeconds: Int(p, "MessageRetentionPeriod", 345600)}
+		q := Queue{LogicalID: r.Name, VisibilityTimeout: Int(p, "VisibilityTimeout", 30), RetentionSeconds: Int(p, "MessageRetentionPeriod", 345600),
+			FIFO: p["FifoQueue"] == true || p["FifoQueue"] == "true", DeduplicationScope: Str(p, "DeduplicationScope"), FifoThroughputLimit: Str(p, "FifoThroughputLimit")}
 		if rp := Map(p, "RedrivePolicy"); rp != nil {
 			q.MaxReceiveCount = Int(rp, "maxReceiveCount", 0)
 			if ga := Map(rp, "deadLetterTargetArn"); ga != nil {

@@ -73,6 +73,50 @@ const (
 	ServiceUnavailable Code = "service_unavailable"
 	NotProcessed       Code = "not_processed"
 	GatewayTimeout     Code = "gateway_timeout"
+	// Push notifications (issue 14; docs/push.md)
+	UnknownPlatform   Code = "unknown_platform"    // 400
+	InvalidPushToken  Code = "invalid_push_token"  // 400
+	DeviceLimit       Code = "device_limit"        // 400
+	TooManyRecipients Code = "too_many_recipients" // 400
+	// NotificationTooLarge: a broadcast's fields together exceed what one
+	// push carries (push.MaxBroadcastPayload).
+	NotificationTooLarge Code = "notification_too_large" // 400
+	// Who may do what (issue 17; docs/permissions.md).
+	InvalidScope  Code = "invalid_scope"  // 400
+	ScopeRequired Code = "scope_required" // 403
+	Banned        Code = "banned"         // 403
+	// 400: the word filter's reject action (docs/permissions.md).
+	ContentRejected Code = "content_rejected"
+	// 400: a message has as many distinct reactions, or the caller as many
+	// reactions on it, as allowed (issue 16).
+	ReactionLimit Code = "reaction_limit"
+	// 400: a conversation has as many pinned messages as allowed (issue 16).
+	PinLimit Code = "pin_limit"
+	// The pre-send hook (docs/events.md, "Pre-send hook"): 403 it
+	// refused the message (its reason is the message), 503 it did not
+	// answer and its policy is reject.
+	RejectedByHook  Code = "rejected_by_hook"
+	HookUnavailable Code = "hook_unavailable"
+	// Webhooks (issue 15; docs/events.md, "Webhooks"): all 400.
+	InvalidWebhookURL  Code = "invalid_webhook_url"
+	UnknownEventType   Code = "unknown_event_type"
+	InvalidSecret      Code = "invalid_secret"
+	WebhookLimit       Code = "webhook_limit"
+	InvalidReplayRange Code = "invalid_replay_range"
+	// 403: the group is muted as a whole and the sender is neither its
+	// owner nor one of its admins (issue 17; docs/permissions.md).
+	GroupMuted Code = "group_muted"
+	// Attachments (issue 16, docs/errors.md): an upload request over the
+	// size limit or of a type not allowed; a message naming an upload that
+	// is not the sender's in this conversation, not uploaded yet, not what
+	// was declared, or attached to another message already.
+	UploadTooLarge        Code = "upload_too_large"
+	ContentTypeNotAllowed Code = "content_type_not_allowed"
+	UploadNotFound        Code = "upload_not_found"
+	UploadIncomplete      Code = "upload_incomplete"
+	AttachmentMismatch    Code = "attachment_mismatch"
+	UploadAlreadyAttached Code = "upload_already_attached"
+	UploadExpired         Code = "upload_expired"
 )
 
 // statuses maps every code to its HTTP status. A code missing here is a bug;
@@ -94,6 +138,18 @@ var statuses = map[Code]int{
 	RateLimited:          429, QuotaExceeded: 429,
 	Internal: 500, BadGateway: 502, ServiceUnavailable: 503, GatewayTimeout: 504,
 	NotProcessed: 503,
+	// push (issue 14)
+	UnknownPlatform: 400, InvalidPushToken: 400, DeviceLimit: 400, TooManyRecipients: 400, NotificationTooLarge: 400,
+	InvalidScope: 400, ScopeRequired: 403, Banned: 403, ContentRejected: 400,
+	// rich messages (issue 16)
+	ReactionLimit:  400,
+	PinLimit:       400,
+	RejectedByHook: 403, HookUnavailable: 503,
+	// webhooks (issue 15)
+	InvalidWebhookURL: 400, UnknownEventType: 400, InvalidSecret: 400, WebhookLimit: 400, InvalidReplayRange: 400,
+	GroupMuted:     403,
+	UploadTooLarge: 400, ContentTypeNotAllowed: 400, UploadNotFound: 400, UploadIncomplete: 409,
+	AttachmentMismatch: 400, UploadAlreadyAttached: 409, UploadExpired: 400,
 }
 
 // Codes returns every code in the catalogue (for tests and docs checks).

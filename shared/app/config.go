@@ -16,6 +16,7 @@ import (
 	"github.com/tokenim/tokenim/shared/batch"
 	"github.com/tokenim/tokenim/shared/chat"
 	"github.com/tokenim/tokenim/shared/config"
+	"github.com/tokenim/tokenim/shared/httpapi"
 	"github.com/tokenim/tokenim/shared/idtoken"
 	"github.com/tokenim/tokenim/shared/logging"
 	"github.com/tokenim/tokenim/shared/realtime"
@@ -61,6 +62,16 @@ type Keys struct {
 
 func (k *Keys) appKeys() *Keys { return k }
 
+// REST is read by the functions that serve REST routes.
+type REST struct {
+	// CORSAllowOrigin is the origin browser apps may call from (template
+	// parameter CorsAllowOrigin; empty: httpapi.DefaultAllowOrigin).
+	CORSAllowOrigin string `env:"CORS_ALLOW_ORIGIN"`
+}
+
+// CORS is the httpapi.CORS of the functions' answers.
+func (r REST) CORS() httpapi.CORS { return httpapi.CORS{AllowOrigin: r.CORSAllowOrigin} }
+
 // Chat configures chat.Service.
 type Chat struct {
 	MaxGroupMembers     int `env:"MAX_GROUP_MEMBERS"`
@@ -78,6 +89,9 @@ type Realtime struct {
 	ManagementEndpoint string `env:"WS_MANAGEMENT_ENDPOINT,required,notEmpty"`
 	FanoutQueueURL     string `env:"FANOUT_QUEUE_URL"`
 	FanoutInlineMax    int    `env:"FANOUT_INLINE_MAX"`
+	// PushQueueURL is where new messages' offline recipients are queued
+	// for push (docs/push.md); empty: no offline push.
+	PushQueueURL string `env:"PUSH_QUEUE_URL"`
 }
 
 // Config is the realtime.Config (zero values take realtime's defaults).

@@ -19,6 +19,7 @@ var domain = []string{
 	"shared/chat", "shared/users", "shared/auth", "shared/batch", "shared/realtime", "shared/signup",
 	"shared/cursor", "shared/queue", "shared/idtoken", "shared/apierror", "shared/strictjson",
 	"shared/verify", "shared/idempotency", "shared/memstore", "shared/memqueue",
+	"shared/permissions", "shared/moderation", "shared/ratelimit", "shared/audit", // issue 17
 }
 
 // pending still import AWS while their move is under way (issue 13). A

@@ -13,13 +13,28 @@ import (
 // shown once. Only SHA-256 of the secret is stored: the secret is 256 random
 // bits, so a slow password hash would add Lambda time without adding safety.
 
-// Credential is the stored form of an app credential.
+// Credential is the stored form of an app credential. Revoked is the
+// API's "disabled" (the attribute kept its first name, so operators'
+// scripts and existing items still work).
 type Credential struct {
 	KeyID      string `dynamodbav:"key_id" json:"key_id"`
 	SecretHash string `dynamodbav:"secret_hash" json:"-"`
 	Name       string `dynamodbav:"name" json:"name,omitempty"`
 	CreatedAt  int64  `dynamodbav:"created_at" json:"created_at"`
 	Revoked    bool   `dynamodbav:"revoked,omitempty" json:"revoked,omitempty"`
+	// Scopes are the credential's rights; nil (a credential made before
+	// scopes existed, or by the bootstrap tool) is full rights.
+	Scopes    Scopes `dynamodbav:"scopes,omitempty" json:"scopes,omitempty"`
+	CreatedBy string `dynamodbav:"created_by,omitempty" json:"created_by,omitempty"` // key id of the creator
+	UpdatedAt int64  `dynamodbav:"updated_at,omitempty" json:"updated_at,omitempty"`
+}
+
+// Rights are the scopes the credential grants (FullRights when it has no list).
+func (c Credential) Rights() Scopes {
+	if c.Scopes == nil {
+		return FullRights
+	}
+	return c.Scopes
 }
 
 // NewCredential creates a key id and secret; it returns the stored form and

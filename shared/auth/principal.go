@@ -5,6 +5,9 @@ package auth
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/tokenim/tokenim/shared/apierror"
 )
@@ -25,6 +28,15 @@ type Principal struct {
 	Kind   Kind
 	UserID string // set for KindUser
 	KeyID  string // set for KindAdmin: the credential that minted the token
+	// Scopes are an admin token's rights (nil: full rights; see Scopes).
+	Scopes Scopes
+	// Role and Grants are a user's app-wide role ("" is the built-in
+	// "user") and what it grants (shared/permissions).
+	Role   string
+	Grants []string
+	// Ban is set on a banned user's principal, which the REST authorizer
+	// passes on so that handlers answer 403 banned.
+	Ban *Ban
 }
 
 func (p Principal) IsAdmin() bool { return p.Kind == KindAdmin }
@@ -33,6 +45,29 @@ func (p Principal) IsAdmin() bool { return p.Kind == KindAdmin }
 func (p Principal) Admin() error {
 	if p.Kind != KindAdmin {
 		return apierror.New(apierror.Forbidden, "This operation requires an admin token.")
+	}
+	return nil
+}
+
+// Actor names the principal in audit entries and "by" fields:
+// "credential:<key id>" or "user:<id>".
+func (p Principal) Actor() string {
+	if p.Kind == KindAdmin {
+		return "credential:" + p.KeyID
+	}
+	return "user:" + p.UserID
+}
+
+// RequireScope is the admin half of a route's rule: an admin token
+// without scope s gets 403 scope_required naming it, a user token 403
+// forbidden.
+func (p Principal) RequireScope(s Scope) error {
+	if err := p.Admin(); err != nil {
+		return err
+	}
+	if !p.Scopes.Has(s) {
+		return apierror.New(apierror.ScopeRequired, "This operation requires the %q scope, which this admin token does not hold.", s).
+			WithDetails(map[string]any{"required_scope": string(s)})
 	}
 	return nil
 }
@@ -60,11 +95,32 @@ const (
 	ctxKind   = "principal_kind"
 	ctxUserID = "user_id"
 	ctxKeyID  = "key_id"
+	ctxScopes = "scopes" // space-separated; API Gateway context values are strings
+	ctxRole   = "role"
+	ctxGrants = "grants" // space-separated
+	// A banned user's ban: the authorizer lets the request through so the
+	// handler can answer 403 banned with the reason (a Deny could only be
+	// the gateway's 401).
+	ctxBanReason = "ban_reason"
+	ctxBanUntil  = "ban_until" // ms, "0" for no expiry
 )
 
 // ContextFields is what the authorizer returns as its context.
 func (p Principal) ContextFields() map[string]any {
-	return map[string]any{ctxKind: string(p.Kind), ctxUserID: p.UserID, ctxKeyID: p.KeyID}
+	m := map[string]any{ctxKind: string(p.Kind), ctxUserID: p.UserID, ctxKeyID: p.KeyID}
+	if p.Kind == KindAdmin {
+		m[ctxScopes] = p.Scopes.String()
+	}
+	if p.Kind == KindUser {
+		m[ctxRole] = p.Role
+		if p.Grants != nil {
+			m[ctxGrants] = strings.Join(p.Grants, " ")
+		}
+		if p.Ban != nil {
+			m[ctxBanReason], m[ctxBanUntil] = p.Ban.Reason, strconv.FormatInt(p.Ban.Until, 10)
+		}
+	}
+	return m
 }
 
 // FromContextFields reads the principal API Gateway passed on. A missing or
@@ -74,8 +130,23 @@ func FromContextFields(m map[string]any) (Principal, error) {
 	p := Principal{Kind: Kind(s(ctxKind)), UserID: s(ctxUserID), KeyID: s(ctxKeyID)}
 	switch {
 	case p.Kind == KindAdmin && p.KeyID != "":
+		// The authorizer always sets scopes; a context without them comes
+		// from an authorizer deployed before scopes existed, whose tokens
+		// had full rights.
+		if _, ok := m[ctxScopes]; ok {
+			p.Scopes = knownScopes(s(ctxScopes))
+		}
 		return p, nil
 	case p.Kind == KindUser && p.UserID != "":
+		p.Role = s(ctxRole)
+		if _, ok := m[ctxGrants]; ok { // absent: no role resolved (nil); present: exactly these
+			p.Grants = append([]string{}, strings.Fields(s(ctxGrants))...)
+		}
+		if until, ok := m[ctxBanUntil]; ok {
+			b := &Ban{Reason: s(ctxBanReason)}
+			b.Until, _ = strconv.ParseInt(fmt.Sprint(until), 10, 64)
+			return p, BannedError(b)
+		}
 		return p, nil
 	}
 	return Principal{}, apierror.New(apierror.Unauthorized, "Missing or invalid credentials.")

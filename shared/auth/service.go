@@ -23,10 +23,12 @@ type UserGens interface {
 
 // Service holds the authentication use cases.
 type Service struct {
-	tokens *Tokens
-	creds  CredentialStore
-	users  UserGens
-	now    func() time.Time
+	tokens   *Tokens
+	creds    CredentialStore
+	users    UserGens
+	statuses UserStatuses // optional (WithStatus): bans and roles
+	roles    RoleGrants
+	now      func() time.Time
 }
 
 // NewService builds the service.
@@ -38,8 +40,9 @@ func NewService(t *Tokens, c CredentialStore, u UserGens) *Service {
 // (RFC 6749 §4.4): a valid key id and secret get an admin access token.
 // Unknown key ids and wrong secrets fail identically (invalid_client) and
 // take the same path: the secret is always hashed and compared in
-// constant time.
-func (s *Service) ClientCredentials(ctx context.Context, keyID, secret string) (Issued, error) {
+// constant time. scope ("" for all the credential holds) narrows the
+// token; asking for more than the credential holds is invalid_scope.
+func (s *Service) ClientCredentials(ctx context.Context, keyID, secret, scope string) (Issued, error) {
 	bad := apierror.New(apierror.InvalidClient, "Client authentication failed.")
 	if keyID == "" || secret == "" || len(keyID) > 128 || len(secret) > 256 {
 		CheckSecret(nil, secret)
@@ -52,7 +55,18 @@ func (s *Service) ClientCredentials(ctx context.Context, keyID, secret string) (
 	if !CheckSecret(c, secret) {
 		return Issued{}, bad
 	}
-	return s.tokens.IssueAdmin(keyID)
+	granted := c.Rights()
+	if scope != "" {
+		want, err := ParseScopeString(scope)
+		if err != nil {
+			return Issued{}, err
+		}
+		if !granted.Covers(want) {
+			return Issued{}, apierror.New(apierror.InvalidScope, "The credential does not hold every requested scope; it holds %q.", granted.String())
+		}
+		granted = want
+	}
+	return s.tokens.IssueAdminScoped(keyID, granted)
 }
 
 // Authenticate turns an Authorization header value ("Bearer <jwt>") or a
@@ -73,14 +87,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	invalid := apierror.New(apierror.InvalidToken, "The access token is invalid or expired.")
 	switch kind {
 	case KindUser:
-		gen, err := s.users.UserGen(ctx, claims.Subject)
-		if err != nil {
-			return Principal{}, err
-		}
-		if gen == 0 || gen != claims.Gen {
-			return Principal{}, invalid
-		}
-		return Principal{Kind: KindUser, UserID: claims.Subject}, nil
+		return s.authenticateUser(ctx, claims)
 	case KindAdmin:
 		c, err := s.creds.GetCredential(ctx, claims.Subject)
 		if err != nil {
@@ -89,7 +96,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		if c == nil || c.Revoked {
 			return Principal{}, invalid
 		}
-		return Principal{Kind: KindAdmin, KeyID: claims.Subject}, nil
+		// The token's scopes, never more than the credential holds now:
+		// narrowing a credential narrows its live tokens at once.
+		scopes := c.Rights()
+		if claims.Scope != "" {
+			scopes = knownScopes(claims.Scope).Intersect(scopes)
+		}
+		return Principal{Kind: KindAdmin, KeyID: claims.Subject, Scopes: scopes}, nil
 	}
 	return Principal{}, invalid
 }
@@ -103,7 +116,7 @@ func cutBearer(h string) (string, bool) {
 
 // IssueUserToken mints a token for an existing user (admins only).
 func (s *Service) IssueUserToken(ctx context.Context, p Principal, userID string, ttl time.Duration) (Issued, error) {
-	if err := p.Admin(); err != nil {
+	if err := p.RequireScope(ScopeTokensWrite); err != nil {
 		return Issued{}, err
 	}
 	gen, err := s.users.UserGen(ctx, userID)
@@ -127,9 +140,10 @@ func (s *Service) IssueForUser(userID string, gen int64) (Issued, error) {
 	return s.tokens.IssueUser(userID, gen, DefaultUserTTL)
 }
 
-// CreateCredential makes a new app credential (admins only, or the
-// bootstrap tool with a nil principal check done by the caller). The plain
-// secret is returned once and never stored.
+// CreateCredential makes a new full-rights app credential: the bootstrap
+// path (tokenim-admin, the local seed), which has no principal. The API
+// creates credentials through Credentials.Create, which limits scopes to
+// the creator's. The plain secret is returned once and never stored.
 func (s *Service) CreateCredential(ctx context.Context, name string) (Credential, string, error) {
 	if utf8.RuneCountInString(name) > 128 { // characters, as the spec's maxLength counts
 		return Credential{}, "", apierror.New(apierror.ValidationFailed, "name must be at most 128 characters.")

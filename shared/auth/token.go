@@ -30,6 +30,10 @@ const (
 type Claims struct {
 	jwt.RegisteredClaims
 	Gen int64 `json:"gen,omitempty"`
+	// Scope is an admin token's scopes, space-separated (RFC 9068 §2.2.3);
+	// absent on tokens minted before scopes existed: those carry their
+	// credential's rights.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Tokens issues and verifies HS256 access tokens with one signing key.
@@ -59,9 +63,11 @@ type Issued struct {
 	TokenType string    `json:"token_type"`
 	ExpiresIn int64     `json:"expires_in"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Scope is an admin token's granted scopes (RFC 6749 §5.1), space-separated.
+	Scope string `json:"scope,omitempty"`
 }
 
-func (t *Tokens) issue(sub, aud string, gen int64, ttl time.Duration) (Issued, error) {
+func (t *Tokens) issue(sub, aud string, gen int64, scope string, ttl time.Duration) (Issued, error) {
 	now := t.now().Truncate(time.Second)
 	exp := now.Add(ttl)
 	c := Claims{
@@ -72,7 +78,8 @@ func (t *Tokens) issue(sub, aud string, gen int64, ttl time.Duration) (Issued, e
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
-		Gen: gen,
+		Gen:   gen,
+		Scope: scope,
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
 	if err != nil {
@@ -81,9 +88,18 @@ func (t *Tokens) issue(sub, aud string, gen int64, ttl time.Duration) (Issued, e
 	return Issued{Token: s, TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), ExpiresAt: exp}, nil
 }
 
-// IssueAdmin mints a short-lived admin token for credential keyID.
+// IssueAdmin mints a short-lived admin token for credential keyID with
+// the credential's own rights (no scope claim).
 func (t *Tokens) IssueAdmin(keyID string) (Issued, error) {
-	return t.issue(keyID, AudienceAdmin, 0, AdminTokenTTL)
+	return t.issue(keyID, AudienceAdmin, 0, "", AdminTokenTTL)
+}
+
+// IssueAdminScoped mints an admin token limited to scopes (which the
+// caller checked the credential holds).
+func (t *Tokens) IssueAdminScoped(keyID string, scopes Scopes) (Issued, error) {
+	i, err := t.issue(keyID, AudienceAdmin, 0, scopes.String(), AdminTokenTTL)
+	i.Scope = scopes.String()
+	return i, err
 }
 
 // IssueUser mints a user token. gen is the user's creation stamp.
@@ -94,7 +110,7 @@ func (t *Tokens) IssueUser(userID string, gen int64, ttl time.Duration) (Issued,
 	if ttl < MinTokenTTL || ttl > MaxUserTTL {
 		return Issued{}, apierror.New(apierror.ValidationFailed, "ttl_seconds must be between %d and %d.", int(MinTokenTTL/time.Second), int(MaxUserTTL/time.Second))
 	}
-	return t.issue(userID, AudienceUser, gen, ttl)
+	return t.issue(userID, AudienceUser, gen, "", ttl)
 }
 
 // Verify checks signature (HS256 only: "none" and every other alg are

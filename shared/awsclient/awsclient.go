@@ -28,6 +28,9 @@ func Load(ctx context.Context, opts ...func(*config.LoadOptions) error) (aws.Con
 		return aws.Config{}, fmt.Errorf("awsclient: load config: %w", err)
 	}
 	DefaultPolicy.Apply(&cfg)
+	if err := faultsFromEnv(&cfg); err != nil {
+		return aws.Config{}, err
+	}
 	return cfg, nil
 }
 

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/permissions"
 )
 
 // A recall or an edit changes the message in place (it keeps its seq) and
@@ -58,6 +60,16 @@ func editKey(seq, base int64, text string) string {
 // target reads and checks what a recall or edit needs: the head and the
 // actor's membership (one BatchGetItem) and the message (one GetItem).
 func (s *Service) target(ctx context.Context, p auth.Principal, convID string, seq int64) (target, error) {
+	return s.targetFor(ctx, p, convID, seq, false)
+}
+
+// changeTarget is target for a recall or an edit: a user holding the
+// edit_any_message grant reaches the message in any conversation.
+func (s *Service) changeTarget(ctx context.Context, p auth.Principal, convID string, seq int64) (target, error) {
+	return s.targetFor(ctx, p, convID, seq, hasGrant(p, permissions.GrantEditAny))
+}
+
+func (s *Service) targetFor(ctx context.Context, p auth.Principal, convID string, seq int64, anywhere bool) (target, error) {
 	ref, err := ParseConversationID(convID)
 	if err != nil {
 		return target{}, err
@@ -66,6 +78,7 @@ func (s *Service) target(ctx context.Context, p auth.Principal, convID string, s
 	if err != nil {
 		return target{}, err
 	}
+	r.anywhere = anywhere
 	v, err := s.readAccess(ctx, r, ref)
 	if err != nil {
 		return target{}, err
@@ -84,7 +97,7 @@ func (s *Service) target(ctx context.Context, p auth.Principal, convID string, s
 		return target{}, notFound("Message", seq)
 	}
 	if m.Kind != KindMessage {
-		return target{}, fieldErr("seq", "seq %d is a %s event: only messages can be recalled or edited.", seq, m.Kind)
+		return target{}, fieldErr("seq", "seq %d is a %s event: only messages can be recalled, edited or reacted to.", seq, m.Kind)
 	}
 	return target{ref: ref, r: r, meta: *v.Meta, member: v.Member, msg: *m}, nil
 }
@@ -117,7 +130,7 @@ func (s *Service) appendEvent(ctx context.Context, t target, kind, text, key str
 // UpdateItem head (as a send), UpdateItem message, one Query for the
 // message's edit events (+ one UpdateItem per edit event).
 func (s *Service) Recall(ctx context.Context, p auth.Principal, convID string, seq int64) (Message, error) {
-	t, err := s.target(ctx, p, convID, seq)
+	t, err := s.changeTarget(ctx, p, convID, seq)
 	if err != nil {
 		return Message{}, err
 	}
@@ -126,7 +139,7 @@ func (s *Service) Recall(ctx context.Context, p auth.Principal, convID string, s
 	}
 	now := s.clock()
 	ch := MessageChange{ConversationID: t.ref.ID, Seq: seq, Recall: true, By: t.r.id}
-	moderator := t.r.admin || (t.member != nil && (t.member.Role == RoleOwner || t.member.Role == RoleAdmin))
+	moderator := t.r.admin || t.r.anywhere || (t.member != nil && (t.member.Role == RoleOwner || t.member.Role == RoleAdmin))
 	if !moderator {
 		if !t.sentByActor() {
 			return Message{}, apierror.New(apierror.Forbidden, "Only the sender, group owners and admins can recall this message.")
@@ -173,23 +186,48 @@ func (s *Service) Recall(ctx context.Context, p auth.Principal, convID string, s
 			return Message{}, err
 		}
 	}
-	if err := s.store.AdvanceConversation(ctx, t.ref, ev, preview(ev)); err != nil {
-		return Message{}, err
-	}
+	// Pushes before the head, as for a send (deliver): the backstop
+	// finishes both if this invocation dies here.
 	if applied {
 		s.notify(ctx, Event{Type: EventMessageRecalled, ConversationID: t.ref.ID, GroupID: t.ref.GroupID, Seq: seq, Actor: t.r.id,
 			Message: &m, EventSeq: ev.Seq, EventMessage: &ev})
 	}
+	// A recalled message is no longer pinned (one more UpdateItem, only
+	// if it was).
+	if err := s.unpinRecalled(ctx, t, m); err != nil {
+		return Message{}, err
+	}
+	if err := s.store.AdvanceConversation(ctx, t.ref, ev, preview(ev)); err != nil {
+		return Message{}, err
+	}
+	if applied {
+		s.recordChange(ctx, p, t, "message.recall", ev.Seq)
+	}
 	return m, nil
+}
+
+// recordChange audits a recall or edit of someone else's message (by an
+// admin token, a group owner or admin, or the edit_any_message grant).
+func (s *Service) recordChange(ctx context.Context, p auth.Principal, t target, action string, eventSeq int64) {
+	if t.sentByActor() {
+		return
+	}
+	s.record(ctx, p, action, "message:"+messageRef(t.ref.ID, t.msg.Seq),
+		map[string]audit.Change{"sender": {After: t.msg.SenderID}, "event_seq": {After: eventSeq}})
 }
 
 // Edit replaces a message's text (the sender, or an admin token). The seq
 // stays; the message carries edited_at and is followed by an edit event
 // with the new text. An edit to the text the message already has changes
 // nothing and appends nothing (so a retried edit appends one event).
+// The new text passes the send guards first, as a send's does
+// (moderation, the pre-send hook: allowed, refused with their error, or
+// rewritten; an edit keeps the message's payload, so only a rewritten
+// text is stored).
 //
 // Cost: one BatchGetItem and one GetItem, PutItem claim + PutItem event +
-// UpdateItem head (as a send), UpdateItem message.
+// UpdateItem head (as a send), UpdateItem message; plus what the guards
+// cost (the hook's call).
 func (s *Service) Edit(ctx context.Context, p auth.Principal, convID string, seq int64, text string) (Message, error) {
 	if text == "" {
 		return Message{}, fieldErr("text", "text must not be empty.")
@@ -197,17 +235,22 @@ func (s *Service) Edit(ctx context.Context, p auth.Principal, convID string, seq
 	if _, err := validateContent(text, nil); err != nil {
 		return Message{}, err
 	}
-	t, err := s.target(ctx, p, convID, seq)
+	t, err := s.changeTarget(ctx, p, convID, seq)
 	if err != nil {
 		return Message{}, err
 	}
 	if t.msg.Recalled {
 		return Message{}, apierror.New(apierror.MessageRecalled, "The message was recalled.")
 	}
-	if !t.r.admin && !t.sentByActor() {
+	if !t.r.admin && !t.r.anywhere && !t.sentByActor() {
 		return Message{}, apierror.New(apierror.Forbidden, "Only the sender can edit this message.")
 	}
-	if t.msg.Text == text {
+	// One pass of the send guards (editguard.go): moderation, the rate
+	// limit and the pre-send hook, which may rewrite the text.
+	if text, err = s.screenEdit(ctx, p, t, text); err != nil {
+		return Message{}, err
+	}
+	if t.msg.Text == text { // unchanged, or rewritten to what it says already (a retried edit)
 		return t.msg, nil
 	}
 	now := s.clock()
@@ -221,7 +264,7 @@ func (s *Service) Edit(ctx context.Context, p auth.Principal, convID string, seq
 		return Message{}, err
 	}
 	ch := MessageChange{ConversationID: t.ref.ID, Seq: seq, Text: text, At: ev.CreatedAt, By: t.r.id, EventSeq: ev.Seq}
-	if !t.r.admin {
+	if !t.r.admin && t.sentByActor() {
 		ch.RequireSender = t.r.id
 	}
 	m, old, err := s.store.ChangeMessage(ctx, ch)
@@ -246,12 +289,15 @@ func (s *Service) Edit(ctx context.Context, p auth.Principal, convID string, seq
 	if err != nil {
 		return Message{}, err
 	}
+	if applied {
+		s.notify(ctx, Event{Type: EventMessageEdited, ConversationID: t.ref.ID, GroupID: t.ref.GroupID, Seq: seq, Actor: t.r.id,
+			Message: &m, EventSeq: ev.Seq, EventMessage: &ev})
+	}
 	if err := s.store.AdvanceConversation(ctx, t.ref, ev, preview(ev)); err != nil {
 		return Message{}, err
 	}
 	if applied {
-		s.notify(ctx, Event{Type: EventMessageEdited, ConversationID: t.ref.ID, GroupID: t.ref.GroupID, Seq: seq, Actor: t.r.id,
-			Message: &m, EventSeq: ev.Seq, EventMessage: &ev})
+		s.recordChange(ctx, p, t, "message.edit", ev.Seq)
 	}
 	return m, nil
 }

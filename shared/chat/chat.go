@@ -31,6 +31,10 @@ type Config struct {
 	// RecallWindow is how long a sender may recall a message
 	// (RECALL_WINDOW_SECONDS, default 2 minutes).
 	RecallWindow time.Duration
+	// MaxReactionKinds and MaxReactionsByUser limit a message's distinct
+	// emojis and each user's emojis on it (react.go).
+	MaxReactionKinds   int
+	MaxReactionsByUser int
 }
 
 // Defaults for Config fields left zero.
@@ -45,6 +49,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RecallWindow <= 0 {
 		c.RecallWindow = DefaultRecallWindow
+	}
+	if c.MaxReactionKinds <= 0 {
+		c.MaxReactionKinds = DefaultMaxReactionKinds
+	}
+	if c.MaxReactionsByUser <= 0 {
+		c.MaxReactionsByUser = DefaultMaxReactionsByUser
 	}
 	return c
 }

@@ -38,11 +38,18 @@ type Conversation struct {
 	// PeerReadSeq is how far the other participant of a DM has read (read
 	// receipts).
 	PeerReadSeq *int64 `json:"peer_read_seq,omitempty"`
+	// UnreadMentions counts the unread messages mentioning the reader (by
+	// id or @all), FirstUnreadMention is the first one's seq; the reader's
+	// only, like ReadSeq.
+	UnreadMentions     *int64 `json:"unread_mentions,omitempty"`
+	FirstUnreadMention *int64 `json:"first_unread_mention_seq,omitempty"`
+	// Pinned are the conversation's pinned messages, newest pin first.
+	Pinned []Pin `json:"pinned,omitempty"`
 }
 
 func summary(meta ConvMeta, me *Entry, peer *Entry, peerID string) Conversation {
 	c := Conversation{ConversationID: meta.ID, Kind: meta.Kind, GroupID: meta.GroupID, LastSeq: meta.LastSeq,
-		LastActivityAt: meta.CreatedAt, PeerID: peerID}
+		LastActivityAt: meta.CreatedAt, PeerID: peerID, Pinned: meta.Pins}
 	if meta.LastSeq > 0 {
 		c.LastActivityAt = meta.LastAt
 		c.LastMessage = &LastMessage{Seq: meta.LastSeq, MessageID: meta.LastMsgID, Kind: meta.LastKind, SenderID: meta.LastSender,
@@ -51,6 +58,11 @@ func summary(meta ConvMeta, me *Entry, peer *Entry, peerID string) Conversation 
 	if me != nil {
 		read, n := min(me.ReadSeq, meta.LastSeq), unread(meta, *me)
 		c.ReadSeq, c.UnreadCount = &read, &n
+		mn, first := unreadMentions(meta, *me)
+		c.UnreadMentions = &mn
+		if first > 0 {
+			c.FirstUnreadMention = &first
+		}
 	}
 	if peer != nil {
 		r := peer.ReadSeq
@@ -224,6 +236,7 @@ type ReadState struct {
 	ReadSeq        int64          `json:"read_seq"`
 	LastSeq        int64          `json:"last_seq"`
 	UnreadCount    int64          `json:"unread_count"`
+	UnreadMentions int64          `json:"unread_mentions"`
 }
 
 // MarkRead moves the reader's read position up to seq. It never moves it
@@ -281,7 +294,8 @@ func (s *Service) MarkRead(ctx context.Context, p auth.Principal, convID string,
 	if e.ReadSeq == seq && seq > 0 {
 		s.notify(ctx, Event{Type: EventConversationRead, ConversationID: ref.ID, GroupID: ref.GroupID, Seq: seq, Actor: r.id})
 	}
-	return ReadState{ConversationID: ref.ID, ReadSeq: read, LastSeq: v.Meta.LastSeq, UnreadCount: unread(*v.Meta, e)}, nil
+	mn, _ := unreadMentions(*v.Meta, e)
+	return ReadState{ConversationID: ref.ID, ReadSeq: read, LastSeq: v.Meta.LastSeq, UnreadCount: unread(*v.Meta, e), UnreadMentions: mn}, nil
 }
 
 // SyncInput is what a reconnecting client knows: its last seq per
@@ -379,6 +393,10 @@ func (s *Service) Sync(ctx context.Context, p auth.Principal, in SyncInput) (Syn
 		if err != nil {
 			return SyncPage{}, err
 		}
+		if err := s.withQuotes(ctx, c.ConversationID, msgs); err != nil {
+			return SyncPage{}, err
+		}
+		forReaderAll(msgs, r.id)
 		page.Messages = append(page.Messages, msgs...)
 		page.Conversations = append(page.Conversations, c)
 		if len(msgs) == room {

@@ -6,9 +6,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokenim/tokenim/shared/idempotency"
+	"github.com/tokenim/tokenim/shared/ratelimit"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/permissions"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
@@ -89,37 +92,58 @@ func (s *Service) CreateGroup(ctx context.Context, p auth.Principal, in CreateGr
 	if err := users.ValidateID("group_id", gid); err != nil {
 		return Group{}, false, err
 	}
+	if !p.IsAdmin() {
+		// After every validation, so a refused request costs no token.
+		if ok, wait := s.groupsPerUser.Allow(owner); !ok {
+			return Group{}, false, ratelimit.Error("groups", wait)
+		}
+	}
 	if err := s.requireUsers(ctx, append([]string{owner}, members...)); err != nil {
 		return Group{}, false, err
 	}
 	now := s.clock()
 	g := Group{GroupID: gid, Name: in.Name, AvatarURL: in.AvatarURL, Metadata: in.Metadata, OwnerID: owner,
 		MemberCount: 1 + len(members), ConversationID: GroupConversationID(gid), CreatedAt: now, UpdatedAt: now}
-	if in.IdempotencyKey != "" {
-		g.IdempotencyKey = in.IdempotencyKey + " " + fp
-	}
+	g.IdempotencyKey = in.IdempotencyKey + " " + fp
 	all := []Member{{GroupID: gid, UserID: owner, Role: RoleOwner, JoinedAt: now}}
 	for _, u := range members {
 		all = append(all, Member{GroupID: gid, UserID: u, Role: RoleMember, JoinedAt: now})
 	}
 	old, err := s.store.CreateGroup(ctx, g, all)
-	if apierror.Is(err, apierror.GroupExists) && in.IdempotencyKey != "" && old != nil && !old.Dissolved &&
-		strings.HasPrefix(old.IdempotencyKey, in.IdempotencyKey+" ") {
-		if old.IdempotencyKey != g.IdempotencyKey {
+	if apierror.Is(err, apierror.GroupExists) && old != nil && !old.Dissolved {
+		oldKey, oldFP, _ := strings.Cut(old.IdempotencyKey, " ")
+		keyed := in.IdempotencyKey != "" && oldKey == in.IdempotencyKey
+		if keyed && oldFP != fp {
 			return Group{}, false, apierror.New(apierror.IdempotencyKeyReused, "This Idempotency-Key was used with a different request.")
 		}
-		// A retry: finish what an interrupted attempt may have left undone.
-		if _, err := s.addMembers(ctx, *old, owner, members); err != nil {
-			return Group{}, false, err
+		// A retry - by its Idempotency-Key, or of a create that stopped
+		// before all its members were in (same group_id and body) - finishes
+		// what the interrupted attempt left undone. Without a key, a retry
+		// of a create that completed is group_exists, as documented.
+		if keyed || (old.Incomplete && oldFP == fp) {
+			if _, err := s.addMembers(ctx, *old, owner, members); err != nil {
+				return Group{}, false, err
+			}
+			if old.Incomplete {
+				if err := s.store.FinishGroupCreate(ctx, gid); err != nil {
+					return Group{}, false, err
+				}
+				// The interrupted attempt failed before telling anyone.
+				s.notify(ctx, Event{Type: EventMembersAdded, ConversationID: g.ConversationID, GroupID: gid, Actor: actorID(p),
+					Users: append([]string{owner}, members...)})
+			}
+			cur, err := s.liveGroup(ctx, gid)
+			return cur, false, err
 		}
-		cur, err := s.liveGroup(ctx, gid)
-		return cur, false, err
 	}
 	if err != nil {
 		return Group{}, false, err
 	}
 	s.notify(ctx, Event{Type: EventMembersAdded, ConversationID: g.ConversationID, GroupID: gid, Actor: actorID(p),
 		Users: append([]string{owner}, members...)})
+	if p.IsAdmin() {
+		s.record(ctx, p, "group.create", groupTarget(gid), map[string]audit.Change{"owner": {After: owner}, "members": {After: len(all)}})
+	}
 	return g, true, nil
 }
 
@@ -196,8 +220,12 @@ func (s *Service) liveGroup(ctx context.Context, gid string) (Group, error) {
 type access struct {
 	group   Group
 	admin   bool    // admin token
-	self    *Member // the caller's membership (nil for admin tokens)
+	self    *Member // the caller's membership (nil for admin tokens and outsiders)
 	members map[string]Member
+	// muteKick: the caller holds the mute_kick_any grant (asked for by
+	// the mute and remove use cases only): it may mute and remove members
+	// other than the owner in any group, member or not.
+	muteKick bool
 }
 
 func (a access) role() Role {
@@ -214,11 +242,21 @@ func (a access) manager() bool { return a.admin || a.role() == RoleOwner || a.ro
 // others, in one BatchGetItem. A user who is not a member gets 404, as if
 // the group did not exist.
 func (s *Service) groupAccess(ctx context.Context, p auth.Principal, gid string, others ...string) (access, error) {
+	return s.groupAccessAs(ctx, p, gid, false, others...)
+}
+
+// moderationAccess is groupAccess for muting and removing: a user with
+// the mute_kick_any grant passes without being a member.
+func (s *Service) moderationAccess(ctx context.Context, p auth.Principal, gid string, others ...string) (access, error) {
+	return s.groupAccessAs(ctx, p, gid, hasGrant(p, permissions.GrantMuteKickAny), others...)
+}
+
+func (s *Service) groupAccessAs(ctx context.Context, p auth.Principal, gid string, muteKick bool, others ...string) (access, error) {
 	g, err := s.liveGroup(ctx, gid)
 	if err != nil {
 		return access{}, err
 	}
-	a := access{group: g, admin: p.IsAdmin()}
+	a := access{group: g, admin: p.IsAdmin(), muteKick: muteKick}
 	ids := others
 	if !a.admin {
 		uid, err := p.User()
@@ -234,10 +272,12 @@ func (s *Service) groupAccess(ctx context.Context, p auth.Principal, gid string,
 	}
 	if !a.admin {
 		m, ok := a.members[p.UserID]
-		if !ok {
+		switch {
+		case ok:
+			a.self = &m
+		case !a.muteKick:
 			return access{}, notFound("Group", gid)
 		}
-		a.self = &m
 	}
 	return a, nil
 }
@@ -248,7 +288,10 @@ func (s *Service) GetGroup(ctx context.Context, p auth.Principal, gid string) (G
 	return a.group, err
 }
 
-// UpdateGroup changes name, avatar or metadata (owner, group admins, admin tokens).
+// UpdateGroup changes name, avatar, metadata or the group-wide mute
+// (owner, group admins, admin tokens). Muting the whole group leaves only
+// its owner and admins able to send; members see muted_all on the group
+// and a group.updated event.
 func (s *Service) UpdateGroup(ctx context.Context, p auth.Principal, gid string, patch GroupPatch) (Group, error) {
 	if err := validateGroupFields(patch.Name, patch.AvatarURL, patch.Metadata); err != nil {
 		return Group{}, err
@@ -260,7 +303,8 @@ func (s *Service) UpdateGroup(ctx context.Context, p auth.Principal, gid string,
 	if !a.manager() {
 		return Group{}, apierror.New(apierror.Forbidden, "Only the owner and group admins can change the group.")
 	}
-	if patch.Name == nil && patch.AvatarURL == nil && patch.Metadata == nil {
+	if patch.Name == nil && patch.AvatarURL == nil && patch.Metadata == nil &&
+		(patch.MutedAll == nil || *patch.MutedAll == a.group.MutedAll) {
 		return a.group, nil
 	}
 	g, err := s.store.UpdateGroup(ctx, gid, patch, s.clock())
@@ -268,6 +312,9 @@ func (s *Service) UpdateGroup(ctx context.Context, p auth.Principal, gid string,
 		return Group{}, err
 	}
 	s.notify(ctx, Event{Type: EventGroupUpdated, ConversationID: g.ConversationID, GroupID: gid, Actor: actorID(p)})
+	if p.IsAdmin() {
+		s.record(ctx, p, "group.update", groupTarget(gid), groupChanges(a.group, g))
+	}
 	return g, nil
 }
 
@@ -305,5 +352,7 @@ func (s *Service) DissolveGroup(ctx context.Context, p auth.Principal, gid strin
 		return err
 	}
 	s.notify(ctx, Event{Type: EventGroupDissolved, ConversationID: a.group.ConversationID, GroupID: gid, Actor: actorID(p), Users: members})
+	// Every dissolution is audited, by its owner too (issue 17).
+	s.record(ctx, p, "group.dissolve", groupTarget(gid), map[string]audit.Change{"dissolved": {After: true}, "members": {Before: len(members)}})
 	return nil
 }

@@ -94,6 +94,10 @@ func (s *Service) History(ctx context.Context, p auth.Principal, convID string, 
 	if list != nil {
 		page.Messages = list
 	}
+	if err := s.withQuotes(ctx, ref.ID, page.Messages); err != nil {
+		return MessagePage{}, err
+	}
+	forReaderAll(page.Messages, r.id)
 	if len(list) == limit {
 		var next historyCursor
 		if forward {

@@ -7,7 +7,9 @@ import (
 	"errors"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
+	"github.com/tokenim/tokenim/shared/permissions"
 	"github.com/tokenim/tokenim/shared/users"
 )
 
@@ -43,6 +45,9 @@ func (s *Service) AddMembers(ctx context.Context, p auth.Principal, gid string, 
 	}
 	if len(res.Added) > 0 {
 		s.notify(ctx, Event{Type: EventMembersAdded, ConversationID: a.group.ConversationID, GroupID: gid, Actor: actorID(p), Users: res.Added})
+		if a.admin {
+			s.record(ctx, p, "group.members_add", groupTarget(gid), map[string]audit.Change{"members": {After: res.Added}})
+		}
 	}
 	return res, nil
 }
@@ -98,7 +103,7 @@ func (s *Service) RemoveMember(ctx context.Context, p auth.Principal, gid, uid s
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		a, err := s.groupAccess(ctx, p, gid, uid)
+		a, err := s.moderationAccess(ctx, p, gid, uid)
 		if err != nil {
 			return err
 		}
@@ -107,11 +112,14 @@ func (s *Service) RemoveMember(ctx context.Context, p auth.Principal, gid, uid s
 			return notFound("Member", uid)
 		}
 		self := a.self != nil && a.self.UserID == uid
+		byGrant := false
 		switch {
 		case target.Role == RoleOwner:
 			return apierror.New(apierror.LastOwner, "The owner cannot leave or be removed; transfer ownership or dissolve the group.")
 		case a.admin, self, a.role() == RoleOwner:
 		case a.role() == RoleAdmin && target.Role == RoleMember:
+		case a.muteKick:
+			byGrant = true
 		default:
 			return apierror.New(apierror.Forbidden, "Only the owner removes admins; admins remove members.")
 		}
@@ -123,6 +131,9 @@ func (s *Service) RemoveMember(ctx context.Context, p auth.Principal, gid, uid s
 			return err
 		}
 		s.notify(ctx, Event{Type: EventMemberRemoved, ConversationID: a.group.ConversationID, GroupID: gid, Actor: actorID(p), Users: []string{uid}})
+		if a.admin || byGrant {
+			s.record(ctx, p, "group.member_remove", groupTarget(gid), map[string]audit.Change{"member": {Before: uid}})
+		}
 		return nil
 	}
 }
@@ -166,7 +177,7 @@ func (s *Service) UpdateMember(ctx context.Context, p auth.Principal, gid, uid s
 		return m[uid], nil
 	}
 	for attempt := 0; ; attempt++ {
-		a, err := s.groupAccess(ctx, p, gid, uid)
+		a, err := s.groupAccessAs(ctx, p, gid, u.Muted != nil && hasGrant(p, permissions.GrantMuteKickAny), uid)
 		if err != nil {
 			return Member{}, err
 		}
@@ -174,6 +185,7 @@ func (s *Service) UpdateMember(ctx context.Context, p auth.Principal, gid, uid s
 		if !ok {
 			return Member{}, notFound("Member", uid)
 		}
+		byGrant := false
 		if u.Role != nil && *u.Role != target.Role {
 			if !a.admin && a.role() != RoleOwner {
 				return Member{}, apierror.New(apierror.Forbidden, "Only the owner changes roles.")
@@ -184,10 +196,16 @@ func (s *Service) UpdateMember(ctx context.Context, p auth.Principal, gid, uid s
 		}
 		if u.Muted != nil {
 			switch {
-			case !a.manager():
-				return Member{}, apierror.New(apierror.Forbidden, "Only the owner and group admins can mute members.")
-			case a.role() == RoleAdmin && target.Role != RoleMember && uid != a.self.UserID:
+			case a.admin, a.role() == RoleOwner:
+			case a.role() == RoleAdmin && (target.Role == RoleMember || uid == a.self.UserID):
+			case a.muteKick && target.Role != RoleOwner:
+				byGrant = true // mute_kick_any: anyone but the owner, in any group
+			case a.muteKick:
+				return Member{}, apierror.New(apierror.Forbidden, "The owner cannot be muted.")
+			case a.role() == RoleAdmin:
 				return Member{}, apierror.New(apierror.Forbidden, "Group admins can mute only plain members.")
+			default:
+				return Member{}, apierror.New(apierror.Forbidden, "Only the owner and group admins can mute members.")
 			}
 		}
 		if u.Role == nil && u.Muted == nil {
@@ -201,6 +219,9 @@ func (s *Service) UpdateMember(ctx context.Context, p auth.Principal, gid, uid s
 			return Member{}, err
 		}
 		s.notify(ctx, Event{Type: EventMemberUpdated, ConversationID: a.group.ConversationID, GroupID: gid, Actor: actorID(p), Users: []string{uid}})
+		if a.admin || byGrant {
+			s.record(ctx, p, "group.member_update", groupTarget(gid), memberChanges(uid, target, m))
+		}
 		return m, nil
 	}
 }
@@ -234,6 +255,9 @@ func (s *Service) TransferOwnership(ctx context.Context, p auth.Principal, gid, 
 		}
 		s.notify(ctx, Event{Type: EventOwnerChanged, ConversationID: a.group.ConversationID, GroupID: gid, Actor: actorID(p),
 			Users: []string{a.group.OwnerID, uid}})
+		if a.admin {
+			s.record(ctx, p, "group.transfer", groupTarget(gid), map[string]audit.Change{"owner": {Before: a.group.OwnerID, After: uid}})
+		}
 		return s.liveGroup(ctx, gid)
 	}
 }

@@ -16,6 +16,9 @@ const (
 	EventMessageCreated   EventType = "message.created"
 	EventMessageRecalled  EventType = "message.recalled"
 	EventMessageEdited    EventType = "message.edited"
+	EventMessageReaction  EventType = "message.reaction" // Seq, Message (its counts now), Reaction
+	EventMessagePinned    EventType = "message.pinned"   // Seq, Message
+	EventMessageUnpinned  EventType = "message.unpinned" // Seq, Message
 	EventConversationRead EventType = "conversation.read"
 	EventMembersAdded     EventType = "group.members_added"
 	EventMemberRemoved    EventType = "group.member_removed"
@@ -42,6 +45,8 @@ type Event struct {
 	// conversation's newest. A client tracking seqs counts it as seen.
 	EventSeq     int64
 	EventMessage *Message
+	// Reaction events: the emoji and whether it was added or removed.
+	Reaction *ReactionEvent
 }
 
 // Notifier delivers events (the WebSocket push implements it). Notify runs
@@ -50,6 +55,15 @@ type Event struct {
 // anything missed with sync.
 type Notifier interface {
 	Notify(ctx context.Context, e Event)
+}
+
+// Deliverer is a Notifier that also says whether a message event reached
+// every connection it was meant for (realtime.Notifier). The send path
+// advances a conversation's head only after a complete delivery, so that
+// the backstop pushes again what a failed or timed-out delivery left out
+// (backstop.go).
+type Deliverer interface {
+	NotifyDelivered(ctx context.Context, e Event) error
 }
 
 // NotifierFunc adapts a function to Notifier.

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tokenim/tokenim/shared/apierror"
+	"github.com/tokenim/tokenim/shared/audit"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/users"
 )
@@ -27,6 +28,8 @@ const (
 	maxPreviewRunes  = 100
 	// maxSeq bounds seq arithmetic and the 12-digit sort key.
 	maxSeq = 999_999_999_999
+	// MaxSeq is maxSeq for stores (the highest seq a key must hold).
+	MaxSeq = maxSeq
 )
 
 var payloadType = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
@@ -44,6 +47,15 @@ type SendInput struct {
 	ClientMsgID string // optional; makes the send idempotent
 	Text        string
 	Payload     *Payload
+	// ReplyTo quotes the message at that seq; ThreadRoot makes the message
+	// a reply in the thread of the message at that seq (0: neither).
+	ReplyTo    int64
+	ThreadRoot int64
+	// Mentions names members the message mentions, or MentionAll.
+	Mentions []string
+	// Attachments are uploads the sender made to this conversation
+	// (attachment.go; checked by the attachments guard).
+	Attachments []Attachment
 }
 
 // sender is who a message is from.
@@ -116,8 +128,8 @@ func (s *Service) resolveTarget(from sender, in SendInput) (ConvRef, error) {
 }
 
 // validateContent checks text and payload and returns the payload with
-// its data compacted.
-func validateContent(text string, pl *Payload) (*Payload, error) {
+// its data compacted. A message with attachments may have neither.
+func validateContent(text string, pl *Payload, attachments ...Attachment) (*Payload, error) {
 	if !utf8.ValidString(text) {
 		return nil, fieldErr("text", "text must be valid UTF-8.")
 	}
@@ -125,7 +137,7 @@ func validateContent(text string, pl *Payload) (*Payload, error) {
 		return nil, apierror.New(apierror.MessageTooLarge, "text exceeds %d characters.", MaxTextRunes).WithDetails(map[string]string{"field": "text"})
 	}
 	if pl == nil {
-		if text == "" {
+		if text == "" && len(attachments) == 0 {
 			return nil, fieldErr("text", "A message needs text or a payload.")
 		}
 		return nil, nil
@@ -167,6 +179,9 @@ func preview(m Message) string {
 	if m.Text == "" && m.Payload != nil {
 		return "[" + m.Payload.Type + "]"
 	}
+	if m.Text == "" && len(m.Attachments) > 0 {
+		return "[attachment]"
+	}
 	if utf8.RuneCountInString(m.Text) <= maxPreviewRunes {
 		return m.Text
 	}
@@ -174,8 +189,14 @@ func preview(m Message) string {
 	return string(r[:maxPreviewRunes]) + "…"
 }
 
-func msgFingerprint(from sender, conv ConversationID, text string, pl *Payload) string {
-	b, _ := json.Marshal([]any{from.system, from.id, conv, text, pl})
+func msgFingerprint(from sender, conv ConversationID, text string, pl *Payload, replyTo, threadRoot int64, mentions []string) string {
+	parts := []any{from.system, from.id, conv, text, pl}
+	if replyTo != 0 || threadRoot != 0 || len(mentions) > 0 {
+		// Only then: a plain message keeps the fingerprint it always had,
+		// so a retry across a deploy is still a retry.
+		parts = append(parts, replyTo, threadRoot, mentions)
+	}
+	b, _ := json.Marshal(parts)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
@@ -188,7 +209,9 @@ func msgFingerprint(from sender, conv ConversationID, text string, pl *Payload) 
 // Cost for an existing conversation, whatever the group size: one
 // BatchGetItem (head + membership or peer), then PutItem claim, PutItem
 // message, UpdateItem head - 3 WCU for a message under 1 KB. The algorithm
-// and its proof of gaplessness: docs/data-model.md.
+// and its proof of gaplessness: docs/data-model.md. Once the message is
+// stored the send succeeds: its pushes and head are finished by the
+// backstop if this invocation cannot (deliver).
 func (s *Service) Send(ctx context.Context, p auth.Principal, in SendInput) (Message, bool, error) {
 	from, err := s.resolveSender(p, in)
 	if err != nil {
@@ -203,26 +226,69 @@ func (s *Service) Send(ctx context.Context, p auth.Principal, in SendInput) (Mes
 			return Message{}, false, err
 		}
 	}
-	pl, err := validateContent(in.Text, in.Payload)
+	if err := validateAttachments(in.Attachments); err != nil {
+		return Message{}, false, err
+	}
+	pl, err := validateContent(in.Text, in.Payload, in.Attachments...)
 	if err != nil {
 		return Message{}, false, err
 	}
 	now := s.clock()
 	m := Message{ConversationID: ref.ID, MessageID: newID("m", now), Kind: KindMessage, ClientMsgID: in.ClientMsgID, SenderType: SenderUser,
-		SenderID: from.id, Text: in.Text, Payload: pl, CreatedAt: now, Seq: maxSeq}
+		SenderID: from.id, Text: in.Text, Payload: pl, CreatedAt: now, Seq: maxSeq, ReplyTo: in.ReplyTo, ThreadRoot: in.ThreadRoot,
+		Attachments: in.Attachments}
 	if from.system {
 		m.SenderType = SenderSystem
+	}
+	if m.ReplyTo != 0 {
+		m.Quote = maxQuote // the envelope must hold the largest quote
 	}
 	if err := checkEnvelope(m); err != nil {
 		return Message{}, false, err
 	}
+	m.Quote = nil // never stored: filled in when read
 
-	meta, err := s.sendAccess(ctx, p, from, ref)
+	meta, member, err := s.sendAccess(ctx, p, from, ref)
 	if err != nil {
 		return Message{}, false, err
 	}
+	rs, err := s.checkRefs(ctx, ref, meta, in)
+	if err != nil {
+		return Message{}, false, err
+	}
+	ment, err := s.checkMentions(ctx, ref, from, member, in.Mentions)
+	if err != nil {
+		return Message{}, false, err
+	}
+	m.Mentions = ment.list()
+	// The fingerprint is the content the client sent: a guard's rewrite
+	// must not turn a retry into idempotency_key_reused.
+	m.Fingerprint = withAttachments(msgFingerprint(from, ref.ID, m.Text, m.Payload, m.ReplyTo, m.ThreadRoot, m.Mentions), m.Attachments)
+	check := SendCheck{Principal: p, SenderID: from.id, System: from.system, Conversation: ref,
+		ClientMsgID: in.ClientMsgID, Attempt: newID("a", now), Content: SendContent{Text: m.Text, Payload: m.Payload, Attachments: m.Attachments}}
+	if s.guard != nil {
+		out, err := s.guard.CheckSend(ctx, check)
+		if err != nil {
+			return Message{}, false, err
+		}
+		if m.Payload, err = validateContent(out.Text, out.Payload, m.Attachments...); err != nil {
+			releaseRefused(ctx, s.guard, check, err)
+			return Message{}, false, err
+		}
+		m.Text = out.Text
+		if m.ReplyTo != 0 {
+			m.Quote = maxQuote
+		}
+		err = checkEnvelope(m)
+		m.Quote = nil
+		if err != nil {
+			releaseRefused(ctx, s.guard, check, err)
+			return Message{}, false, err
+		}
+	}
 	if meta == nil { // a DM's first message: create both entries first
 		if err := s.store.EnsureDMEntries(ctx, ref, now); err != nil {
+			releaseRefused(ctx, s.guard, check, err)
 			return Message{}, false, err
 		}
 	}
@@ -231,24 +297,63 @@ func (s *Service) Send(ctx context.Context, p auth.Principal, in SendInput) (Mes
 		last, lastCount = meta.LastSeq, meta.LastCount
 	}
 	m.Seq, m.Count = last+1, CountAfter(last, lastCount, KindMessage)
-	m.Fingerprint = msgFingerprint(from, ref.ID, m.Text, m.Payload)
 
 	claimKey := ""
 	if in.ClientMsgID != "" {
 		claimKey = from.claimScope() + "#" + in.ClientMsgID
 	}
 	stored, created, err := s.put(ctx, m, claimKey)
+	if apierror.Is(err, apierror.IdempotencyKeyReused) {
+		s.releaseReused(ctx, check, claimKey)
+		return Message{}, false, err
+	}
 	if err != nil {
+		releaseRefused(ctx, s.guard, check, err)
 		return Message{}, false, err
 	}
-	// Also on a retry: the first attempt may have died before the head.
-	if err := s.store.AdvanceConversation(ctx, ref, stored, preview(stored)); err != nil {
-		return Message{}, false, err
+	if created && sentByGrant(p, ref, meta, member) {
+		s.record(ctx, p, "message.send_any_group", groupTarget(ref.GroupID),
+			map[string]audit.Change{"message": {After: messageRef(ref.ID, stored.Seq)}})
 	}
-	if created {
-		s.notify(ctx, Event{Type: EventMessageCreated, ConversationID: ref.ID, GroupID: ref.GroupID, Seq: stored.Seq, Actor: from.id, Message: &stored})
+	if rs.quoted != nil && stored.ReplyTo == rs.quoted.Seq {
+		stored.Quote = quoteOf(*rs.quoted)
 	}
+	s.deliver(ctx, ref, meta, stored, created)
 	return stored, created, nil
+}
+
+// deliver pushes a stored message, then advances the head. From here on
+// nothing fails the send: the message is durable, and the ack must say so
+// (a client that retried would only get it back). Pushes come before the
+// head, so a head at or past a message means it was pushed; whatever an
+// invocation that dies or fails here leaves undone, the backstop
+// (backstop.go) finishes within the delivery bound.
+//
+// A retry (created=false) whose head had not reached the message when the
+// send began finishes the first attempt's work: it pushes again (clients
+// drop a duplicate by seq) and advances the head. One whose head had
+// reached it does nothing more.
+func (s *Service) deliver(ctx context.Context, ref ConvRef, meta *ConvMeta, m Message, created bool) {
+	if !created && meta != nil && meta.LastSeq >= m.Seq {
+		return
+	}
+	// A thread reply updates its root, and mentions the mentioned
+	// entries, before the push, so a head at or past the message means
+	// they are done; if that fails, the backstop does it all.
+	if err := s.recordExtras(ctx, m); err != nil {
+		s.log.WarnContext(ctx, "message stored, thread or mentions not recorded: the backstop records them", "conversation_id", ref.ID, "seq", m.Seq, "error", err)
+		return
+	}
+	// A delivery that failed for some recipient (throttled, timed out, a
+	// lookup that failed) leaves the head behind: the backstop pushes
+	// again. Recipients who got it drop the duplicate by seq.
+	if err := s.notifyDelivered(ctx, Event{Type: EventMessageCreated, ConversationID: ref.ID, GroupID: ref.GroupID, Seq: m.Seq, Actor: m.SenderID, Message: &m}); err != nil {
+		s.log.WarnContext(ctx, "message stored, not pushed to every recipient: the backstop pushes it again", "conversation_id", ref.ID, "seq", m.Seq, "error", err)
+		return
+	}
+	if err := s.store.AdvanceConversation(ctx, ref, m, preview(m)); err != nil {
+		s.log.WarnContext(ctx, "message stored, head not advanced: the backstop reveals it", "conversation_id", ref.ID, "seq", m.Seq, "error", err)
+	}
 }
 
 // put stores m at the conversation's next seq (m.Seq is the head's

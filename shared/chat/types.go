@@ -1,7 +1,9 @@
 package chat
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -28,11 +30,21 @@ type Group struct {
 	ConversationID ConversationID    `json:"conversation_id"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
+	// MutedAll is the group-wide mute: only owners and admins may send
+	// (group_muted for everyone else). The head carries it too (ConvMeta),
+	// so a send reads it with the head, at no extra cost.
+	MutedAll bool `json:"muted_all"`
 	// Dissolved groups stay as tombstones so their id is never reused (a new
 	// group must not inherit the old one's history).
 	Dissolved bool `json:"-"`
-	// IdempotencyKey is the key of the create call that made the group.
+	// IdempotencyKey is "<key> <fingerprint>" of the create call that made
+	// the group: its Idempotency-Key (empty if it had none) and the
+	// fingerprint of its request, so a retry of that call is recognised.
 	IdempotencyKey string `json:"-"`
+	// Incomplete marks a group whose create stopped after its first
+	// transaction (the head and up to 48 members) and before the rest of
+	// its members: a retry of the same create finishes it.
+	Incomplete bool `json:"-"`
 }
 
 // Member is one user's membership of a group.
@@ -93,6 +105,29 @@ type Message struct {
 	// is the seq of its recall event.
 	EditSeq   int64 `json:"edit_seq,omitempty"`
 	RecallSeq int64 `json:"recall_seq,omitempty"`
+	// ReplyTo is the seq of the message this one quotes (0: none); Quote
+	// is that message as it stands when this one is read (filled in by
+	// history, sync, threads and pushes, never stored), so a quoted
+	// message's later edit or recall shows in every reply.
+	ReplyTo int64  `json:"reply_to,omitempty"`
+	Quote   *Quote `json:"reply_preview,omitempty"`
+	// ThreadRoot is the seq of the thread this message replies in (0:
+	// none). A thread's root carries Thread.
+	ThreadRoot int64   `json:"thread_root,omitempty"`
+	Thread     *Thread `json:"thread,omitempty"`
+	// Reactions counts each emoji's reactors (CountReactions's order);
+	// MyReactions is the reader's own, filled in per reader
+	// from Reactors, which is never sent: it names who reacted with what.
+	Reactions   []Reaction          `json:"reactions,omitempty"`
+	MyReactions []string            `json:"my_reactions,omitempty"`
+	Reactors    map[string][]string `json:"-"` // user id -> emojis
+	// Mentions are the user ids the message mentions, and MentionAll
+	// ("@all" in a group) every member.
+	Mentions []string `json:"mentions,omitempty"`
+	// Attachments are the files the message carries (uploaded through
+	// POST /v1/uploads and checked by the attachments guard before the
+	// message is stored); at most MaxAttachments.
+	Attachments []Attachment `json:"attachments,omitempty"`
 	// Count is the number of messages of kind message with a seq up to
 	// this one (0: unknown, for messages stored before counts existed). It
 	// makes unread counts exact without counting event messages.
@@ -113,9 +148,12 @@ type ConvMeta struct {
 	LastAt      time.Time
 	LastSender  string
 	LastPreview string
-	LastKind    string // the last message's kind
-	LastCount   int64  // the last message's Count
-	Closed      bool   // the group was dissolved
+	LastKind    string  // the last message's kind
+	LastCount   int64   // the last message's Count
+	Closed      bool    // the group was dissolved
+	MutedAll    bool    // the group-wide mute (Group.MutedAll)
+	MentionAll  []int64 // the newest messages mentioning @all (at most MaxMentionAllKept)
+	Pins        []Pin   // pinned messages, newest pin first (pins.go)
 	CreatedAt   time.Time
 }
 
@@ -130,6 +168,7 @@ type Entry struct {
 	ReadSeq        int64
 	ReadCount      int64 // Count at ReadSeq (0: none read, or unknown)
 	JoinedAt       time.Time
+	Mentions       []int64 // seqs of messages mentioning the user (those read are pruned)
 }
 
 // ReadMark is a read position: a seq and the Count of messages up to it.
@@ -143,6 +182,7 @@ type GroupPatch struct {
 	Name      *string
 	AvatarURL *string
 	Metadata  *map[string]string
+	MutedAll  *bool // set on the group and its conversation's head together
 }
 
 // EntryKey names one user's entry for one conversation.
@@ -195,4 +235,87 @@ type MessageChange struct {
 	EventSeq       int64  // the seq of the change's event message
 	RequireSender  string
 	NotBefore      time.Time
+}
+
+// Quote is the preview of a quoted message (Message.ReplyTo): enough for a
+// client to draw the quote without fetching it. A recalled message's
+// quote says so and shows nothing of it.
+type Quote struct {
+	Seq         int64  `json:"seq"`
+	MessageID   string `json:"message_id"`
+	SenderID    string `json:"sender_id,omitempty"`
+	Preview     string `json:"preview,omitempty"`
+	PayloadType string `json:"payload_type,omitempty"`
+	Recalled    bool   `json:"recalled,omitempty"`
+}
+
+// Thread is a thread root's summary: how many replies, and the newest.
+type Thread struct {
+	ReplyCount   int64     `json:"reply_count"`
+	LastReplySeq int64     `json:"last_reply_seq"`
+	LastReplyAt  time.Time `json:"last_reply_at"`
+}
+
+// CountReactions counts each emoji's reactors, most reactors first, then
+// by emoji, so every reader and every store agree. Stores count from the
+// reactors rather than keep a counter: the reactors are the one record,
+// so a count can never drift from who reacted.
+func CountReactions(reactors map[string][]string) []Reaction {
+	n := map[string]int64{}
+	for _, es := range reactors {
+		for _, e := range es {
+			n[e]++
+		}
+	}
+	var rs []Reaction
+	for e, c := range n {
+		rs = append(rs, Reaction{Emoji: e, Count: c})
+	}
+	slices.SortFunc(rs, func(a, b Reaction) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Emoji, b.Emoji)) })
+	return rs
+}
+
+// Reaction is one emoji's count on a message.
+type Reaction struct {
+	Emoji string `json:"emoji"`
+	Count int64  `json:"count"`
+}
+
+// ReactionChange adds or removes one user's emoji on a message, within the
+// limits, on a message (not an event message) that is not recalled.
+type ReactionChange struct {
+	ConversationID ConversationID
+	Seq            int64
+	UserID         string
+	Emoji          string
+	Remove         bool
+	MaxKinds       int // distinct emojis per message
+	MaxPerUser     int // emojis per user per message
+}
+
+// Pin is a pinned message of a conversation: its seq, who pinned it, when.
+type Pin struct {
+	Seq      int64     `json:"seq"`
+	PinnedBy string    `json:"pinned_by,omitempty"` // "" for an admin token
+	PinnedAt time.Time `json:"pinned_at"`
+}
+
+// SortPins orders pins newest first (then by seq), as conversations list them.
+func SortPins(ps []Pin) {
+	slices.SortFunc(ps, func(a, b Pin) int { return cmp.Or(b.PinnedAt.Compare(a.PinnedAt), cmp.Compare(b.Seq, a.Seq)) })
+}
+
+// Attachment is one file a message carries: an upload the sender made to
+// the conversation (POST /v1/uploads), as the sender declared it. Width,
+// Height (pixels) and Duration (seconds) are the client's description of
+// an image, video or audio, not checked by the server; UploadID, Name,
+// ContentType and Size must match the upload and its stored object.
+type Attachment struct {
+	UploadID    string  `json:"upload_id"`
+	Name        string  `json:"name"`
+	ContentType string  `json:"content_type"`
+	Size        int64   `json:"size"`
+	Width       int     `json:"width,omitempty"`
+	Height      int     `json:"height,omitempty"`
+	Duration    float64 `json:"duration,omitempty"`
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/tokenim/tokenim/shared/apierror"
 	"github.com/tokenim/tokenim/shared/auth"
 	"github.com/tokenim/tokenim/shared/idempotency"
+	"github.com/tokenim/tokenim/shared/permissions"
 	"github.com/tokenim/tokenim/shared/strictjson"
 )
 
@@ -52,11 +53,14 @@ func (r Route) Key() string { return r.Method + " " + r.Resource }
 type Handler struct {
 	routes map[string]Route
 	log    *slog.Logger
+	// deprecations is Deprecations (tests set their own).
+	deprecations map[string][]Deprecation
+	cors         CORS
 }
 
 // New builds a handler for routes.
 func New(log *slog.Logger, routes ...Route) *Handler {
-	h := &Handler{routes: map[string]Route{}, log: log}
+	h := &Handler{routes: map[string]Route{}, log: log, deprecations: Deprecations, cors: CORS{AllowOrigin: DefaultAllowOrigin}}
 	for _, r := range routes {
 		h.routes[r.Key()] = r
 	}
@@ -99,6 +103,21 @@ func (r *Request) PathParam(name string) string { return r.Event.PathParameters[
 
 // Query returns a query-string parameter.
 func (r *Request) Query(name string) string { return r.Event.QueryStringParameters[name] }
+
+// QueryID returns an optional id parameter: "" when absent, invalid_id
+// when given empty (?user_id= is not "no user_id").
+func (r *Request) QueryID(name string) (string, error) {
+	v, ok := r.Event.QueryStringParameters[name]
+	if ok && v == "" {
+		return "", EmptyID(name)
+	}
+	return v, nil
+}
+
+// EmptyID is the error for an id field given as "".
+func EmptyID(field string) error {
+	return apierror.New(apierror.InvalidID, "%s must not be empty.", field).WithDetails(map[string]string{"field": field})
+}
 
 // Header returns a header, case-insensitively.
 func (r *Request) Header(name string) string {
@@ -183,6 +202,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 			code = apierror.Internal
 			resp = errorResponse(apierror.Public(nil), reqID)
 		}
+		// Every answer, errors and panics too: a browser on another origin
+		// reads none it is not allowed to.
+		h.cors.headers(resp.Headers)
 		attrs := []any{"request_id", reqID, "route", key, "status", resp.StatusCode, "latency_ms", time.Since(start).Milliseconds()}
 		if code != "" {
 			attrs = append(attrs, "error_code", string(code))
@@ -190,47 +212,57 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 		h.log.InfoContext(ctx, "request", attrs...)
 	}()
 
-	res, err := h.serve(ctx, ev, key, reqID)
+	res, req, err := h.serve(ctx, ev, key, reqID)
 	if err != nil {
 		code = apierror.CodeOf(err)
 		if code == apierror.Internal {
 			h.log.ErrorContext(ctx, "internal error", "request_id", reqID, "route", key, "err", err.Error())
 		}
-		return errorResponse(apierror.Public(err), reqID), nil
+		resp = errorResponse(apierror.Public(err), reqID)
+	} else {
+		resp = encode(res, reqID)
 	}
-	return encode(res, reqID), nil
+	// Errors too: a client must hear of a sunset from a failing call as well.
+	deprecationHeaders(h.deprecations[key], req, resp.Headers)
+	return resp, nil
 }
 
-func (h *Handler) serve(ctx context.Context, ev events.APIGatewayProxyRequest, key, reqID string) (Response, error) {
+// serve runs the route; req is nil when no route matched.
+func (h *Handler) serve(ctx context.Context, ev events.APIGatewayProxyRequest, key, reqID string) (_ Response, req *Request, _ error) {
 	route, ok := h.routes[key]
 	if !ok {
-		return Response{}, apierror.New(apierror.RouteNotFound, "No route matches %s %s.", ev.HTTPMethod, ev.Path)
+		return Response{}, nil, apierror.New(apierror.RouteNotFound, "No route matches %s %s.", ev.HTTPMethod, ev.Path)
 	}
-	req := &Request{Event: ev, RequestID: reqID, maxBody: route.MaxBody}
+	req = &Request{Event: ev, RequestID: reqID, maxBody: route.MaxBody}
 	if req.maxBody == 0 {
 		req.maxBody = DefaultMaxBody
 	}
 	if !route.Public {
 		p, err := auth.FromContextFields(ev.RequestContext.Authorizer)
 		if err != nil {
-			return Response{}, err
+			return Response{}, req, err
 		}
 		req.Principal = p
 		ctx = auth.WithPrincipal(ctx, p)
+		// The one rule table (docs/permissions.md): scopes, admin-only routes.
+		if err := permissions.CheckRoute(p, key); err != nil {
+			return Response{}, req, err
+		}
 	}
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(ev.Body)
 		if err != nil {
-			return Response{}, apierror.New(apierror.InvalidRequest, "The request body could not be decoded.")
+			return Response{}, req, apierror.New(apierror.InvalidRequest, "The request body could not be decoded.")
 		}
 		body = b
 	}
 	if len(body) > req.maxBody {
-		return Response{}, apierror.New(apierror.PayloadTooLarge, "The request body exceeds %d bytes.", req.maxBody)
+		return Response{}, req, apierror.New(apierror.PayloadTooLarge, "The request body exceeds %d bytes.", req.maxBody)
 	}
 	req.body = body
-	return route.Handler(ctx, req)
+	res, err := route.Handler(ctx, req)
+	return res, req, err
 }
 
 func encode(res Response, reqID string) events.APIGatewayProxyResponse {
@@ -282,5 +314,22 @@ func errorResponse(e *apierror.Error, reqID string) events.APIGatewayProxyRespon
 	case apierror.InvalidClient:
 		headers["WWW-Authenticate"] = `Basic realm="tokenim"`
 	}
+	if ra := retryAfter(e.Details); ra != "" {
+		headers["Retry-After"] = ra
+	}
 	return events.APIGatewayProxyResponse{StatusCode: apierror.HTTPStatus(e.Code), Headers: headers, Body: string(ErrorJSON(e, reqID))}
+}
+
+// retryAfter is the Retry-After header (whole seconds, rounded up) for an
+// error whose details carry retry_after_ms (rate_limited; RFC 9110 §10.2.3).
+func retryAfter(details any) string {
+	d, ok := details.(map[string]any)
+	if !ok {
+		return ""
+	}
+	ms, ok := d["retry_after_ms"].(int64)
+	if !ok || ms <= 0 {
+		return ""
+	}
+	return strconv.FormatInt((ms+999)/1000, 10)
 }

@@ -36,7 +36,8 @@ type Chat struct {
 	metas    map[chat.ConversationID]metaRec
 	entries  map[string]map[chat.ConversationID]entryRec // user id -> conversation
 	messages map[chat.ConversationID]map[int64]msgRec
-	claims   map[chat.ConversationID]map[string]claimRec // claim key
+	claims   map[chat.ConversationID]map[string]claimRec       // claim key
+	threads  map[chat.ConversationID]map[int64]map[int64]int64 // root -> reply seq -> created at (ms)
 }
 
 // The chat store has no item with a TTL (claims never expire), so Chat
@@ -47,7 +48,8 @@ var _ chat.Store = (*Chat)(nil)
 func NewChat() *Chat {
 	return &Chat{users: map[string]bool{}, groups: map[string]groupRec{}, members: map[string]map[string]memberRec{},
 		metas: map[chat.ConversationID]metaRec{}, entries: map[string]map[chat.ConversationID]entryRec{},
-		messages: map[chat.ConversationID]map[int64]msgRec{}, claims: map[chat.ConversationID]map[string]claimRec{}}
+		messages: map[chat.ConversationID]map[int64]msgRec{}, claims: map[chat.ConversationID]map[string]claimRec{},
+		threads: map[chat.ConversationID]map[int64]map[int64]int64{}}
 }
 
 // AddUsers records ids as existing users, for MissingUsers and

@@ -20,6 +20,9 @@ type metaRec struct {
 	lastPreview, lastKind    string
 	lastAt, lastN, createdAt int64
 	closed                   bool
+	mutedAll                 bool
+	mall                     []int64            // never changed in place (chat_mentions.go)
+	pins                     map[int64]chat.Pin // never changed in place (chat_pins.go)
 }
 
 func (r metaRec) meta(id chat.ConversationID) chat.ConvMeta {
@@ -29,18 +32,20 @@ func (r metaRec) meta(id chat.ConversationID) chat.ConvMeta {
 	}
 	return chat.ConvMeta{ID: id, Kind: r.kind, A: r.a, B: r.b, GroupID: r.groupID, LastSeq: r.lastSeq, LastMsgID: r.lastMsgID,
 		LastAt: fromMS(r.lastAt), LastSender: r.lastSender, LastPreview: r.lastPreview, LastKind: kind, LastCount: r.lastN,
-		Closed: r.closed, CreatedAt: fromMS(r.createdAt)}
+		Closed: r.closed, MutedAll: r.mutedAll, CreatedAt: fromMS(r.createdAt), MentionAll: sortedSeqs(r.mall),
+		Pins: r.pinList()}
 }
 
 type entryRec struct {
 	kind, peer, groupID string
 	readSeq, readN      int64
 	joinedAt            int64
+	ment                []int64 // never changed in place (chat_mentions.go)
 }
 
 func (r entryRec) entry(uid string, conv chat.ConversationID) chat.Entry {
 	return chat.Entry{UserID: uid, ConversationID: conv, Kind: r.kind, Peer: r.peer, GroupID: r.groupID, ReadSeq: r.readSeq,
-		ReadCount: r.readN, JoinedAt: fromMS(r.joinedAt)}
+		ReadCount: r.readN, JoinedAt: fromMS(r.joinedAt), Mentions: sortedSeqs(r.ment)}
 }
 
 // ReadConversation reads a head and, as asked, a membership, a user's
@@ -147,6 +152,7 @@ func (c *Chat) MarkRead(_ context.Context, uid string, conv chat.ConversationID,
 	}
 	if e.readSeq < read.Seq {
 		e.readSeq, e.readN = read.Seq, max(read.Count, 0)
+		e.ment = slices.DeleteFunc(slices.Clone(e.ment), func(s int64) bool { return s <= read.Seq })
 		c.entries[uid][conv] = e
 	}
 	return e.entry(uid, conv), nil

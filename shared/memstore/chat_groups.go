@@ -23,12 +23,15 @@ type groupRec struct {
 	createdAt, updatedAt   int64
 	dissolved              bool
 	idemKey                string
+	mutedAll               bool
+	incomplete             bool
 }
 
 func (r groupRec) group(gid string) chat.Group {
 	return chat.Group{GroupID: gid, Name: r.name, AvatarURL: r.avatarURL, Metadata: copyMap(r.metadata), OwnerID: r.owner,
 		MemberCount: r.memberCount, ConversationID: chat.GroupConversationID(gid), CreatedAt: fromMS(r.createdAt),
-		UpdatedAt: fromMS(r.updatedAt), Dissolved: r.dissolved, IdempotencyKey: r.idemKey}
+		UpdatedAt: fromMS(r.updatedAt), Dissolved: r.dissolved, IdempotencyKey: r.idemKey, MutedAll: r.mutedAll,
+		Incomplete: r.incomplete}
 }
 
 type memberRec struct {
@@ -41,21 +44,39 @@ func (r memberRec) member(gid, uid string) chat.Member {
 	return chat.Member{GroupID: gid, UserID: uid, Role: r.role, Muted: r.muted, JoinedAt: fromMS(r.joinedAt)}
 }
 
-// CreateGroup writes the head, the conversation head and up to 49 members
-// at once; the rest follow through AddMembers without a cap. An existing id
-// (a dissolved group's tombstone too) gives group_exists and that group.
+// CreateGroup writes the head, the conversation head and up to 48 members
+// at once; the rest follow through AddMembers without a cap, the head
+// marked incomplete until they are in. An existing id (a dissolved group's
+// tombstone too) gives group_exists and that group.
 func (c *Chat) CreateGroup(ctx context.Context, g chat.Group, members []chat.Member) (*chat.Group, error) {
 	first := members
 	if n := (maxTxItems - 2) / 2; len(first) > n {
 		first = members[:n]
 	}
-	if err := c.createGroup(g, first); err != nil {
+	rest := members[len(first):]
+	if err := c.createGroup(g, first, len(rest) > 0); err != nil {
 		return c.existing(g.GroupID, err)
 	}
-	if rest := members[len(first):]; len(rest) > 0 {
-		return nil, c.AddMembers(ctx, g.GroupID, rest, 0, chat.ReadMark{})
+	if len(rest) > 0 {
+		if err := c.AddMembers(ctx, g.GroupID, rest, 0, chat.ReadMark{}); err != nil {
+			return nil, err
+		}
+		return nil, c.FinishGroupCreate(ctx, g.GroupID)
 	}
 	return nil, nil
+}
+
+// FinishGroupCreate clears the head's incomplete mark.
+func (c *Chat) FinishGroupCreate(_ context.Context, gid string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.groups[gid]
+	if !ok {
+		return apierror.New(apierror.NotFound, "Group %q not found.", gid)
+	}
+	r.incomplete = false
+	c.groups[gid] = r
+	return nil
 }
 
 func (c *Chat) existing(gid string, err error) (*chat.Group, error) {
@@ -68,7 +89,7 @@ func (c *Chat) existing(gid string, err error) (*chat.Group, error) {
 	return &old, err
 }
 
-func (c *Chat) createGroup(g chat.Group, first []chat.Member) error {
+func (c *Chat) createGroup(g chat.Group, first []chat.Member, incomplete bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.groups[g.GroupID]; ok {
@@ -81,7 +102,8 @@ func (c *Chat) createGroup(g chat.Group, first []chat.Member) error {
 		return err
 	}
 	c.groups[g.GroupID] = groupRec{name: g.Name, avatarURL: g.AvatarURL, metadata: copyMap(g.Metadata), owner: g.OwnerID,
-		memberCount: len(first), createdAt: ms(g.CreatedAt), updatedAt: ms(g.UpdatedAt), idemKey: g.IdempotencyKey}
+		memberCount: len(first), createdAt: ms(g.CreatedAt), updatedAt: ms(g.UpdatedAt), idemKey: g.IdempotencyKey,
+		incomplete: incomplete}
 	c.metas[g.ConversationID] = metaRec{kind: chat.KindGroup, groupID: g.GroupID, hasSeq: true, createdAt: ms(g.CreatedAt),
 		lastAt: ms(g.CreatedAt)}
 	c.putMembers(g.GroupID, first, chat.ReadMark{})
@@ -275,6 +297,13 @@ func (c *Chat) UpdateGroup(_ context.Context, gid string, p chat.GroupPatch, now
 	}
 	if p.Metadata != nil {
 		g.metadata = copyMap(*p.Metadata)
+	}
+	if p.MutedAll != nil { // the group and its head together, as the adapter's transaction
+		g.mutedAll = *p.MutedAll
+		conv := chat.GroupConversationID(gid)
+		meta := c.metas[conv]
+		meta.mutedAll = *p.MutedAll
+		c.metas[conv] = meta
 	}
 	g.updatedAt = ms(now)
 	c.groups[gid] = g

@@ -20,11 +20,20 @@ type msgRec struct {
 	ptype, pdata, recalledBy, fp             string
 	ref, n, editSeq, recallSeq               int64
 	createdAt, editedAt, recalledAt          int64 // 0: absent
+	replyTo, threadRoot                      int64
+	threadN, threadLast, threadAt            int64 // a thread root's summary
+	// Reactions (chat_reactions.go): counts by emoji, emojis by user. Never
+	// changed in place: a change stores new maps, so copies stay apart.
+	rc       map[string]int64
+	ru       map[string][]string
+	mentions []string
+	att      []chat.Attachment
 }
 
 func toMsgRec(m chat.Message) msgRec {
 	r := msgRec{id: m.MessageID, cmid: m.ClientMsgID, senderType: m.SenderType, sender: m.SenderID, text: m.Text,
-		fp: m.Fingerprint, ref: m.RefSeq, n: m.Count, createdAt: ms(m.CreatedAt)}
+		fp: m.Fingerprint, ref: m.RefSeq, n: m.Count, createdAt: ms(m.CreatedAt),
+		replyTo: m.ReplyTo, threadRoot: m.ThreadRoot, mentions: slices.Clone(m.Mentions), att: slices.Clone(m.Attachments)}
 	if m.Kind != chat.KindMessage {
 		r.kind = m.Kind
 	}
@@ -37,7 +46,12 @@ func toMsgRec(m chat.Message) msgRec {
 func (r msgRec) message(conv chat.ConversationID, seq int64) chat.Message {
 	m := chat.Message{ConversationID: conv, Seq: seq, MessageID: r.id, ClientMsgID: r.cmid, SenderType: r.senderType,
 		SenderID: r.sender, Text: r.text, CreatedAt: fromMS(r.createdAt), RecalledBy: r.recalledBy, Fingerprint: r.fp,
-		Kind: chat.KindMessage, RefSeq: r.ref, EditSeq: r.editSeq, RecallSeq: r.recallSeq, Count: r.n}
+		Kind: chat.KindMessage, RefSeq: r.ref, EditSeq: r.editSeq, RecallSeq: r.recallSeq, Count: r.n,
+		ReplyTo: r.replyTo, ThreadRoot: r.threadRoot, Mentions: slices.Clone(r.mentions), Attachments: slices.Clone(r.att)}
+	if r.threadN > 0 {
+		m.Thread = &chat.Thread{ReplyCount: r.threadN, LastReplySeq: r.threadLast, LastReplyAt: fromMS(r.threadAt)}
+	}
+	r.reactionsTo(&m)
 	if r.kind != "" {
 		m.Kind = r.kind
 	}
@@ -232,7 +246,7 @@ func (c *Chat) ChangeMessage(_ context.Context, ch chat.MessageChange) (chat.Mes
 		if ch.By != "" {
 			r.recalledBy = ch.By
 		}
-		r.text, r.ptype, r.pdata, r.editedAt, r.editSeq = "", "", "", 0, 0
+		r.text, r.ptype, r.pdata, r.editedAt, r.editSeq, r.mentions, r.att = "", "", "", 0, 0, nil, nil
 	} else {
 		r.text, r.editedAt, r.editSeq = ch.Text, ms(ch.At), ch.EventSeq
 	}

@@ -76,6 +76,18 @@ func (s *Connections) DeleteConnection(_ context.Context, userID, connID string,
 	return nil
 }
 
+// DeleteStaleConnection deletes the record unless it connected at or
+// after connectedBefore.
+func (s *Connections) DeleteStaleConnection(ctx context.Context, userID, connID string, connectedBefore, at time.Time) (bool, error) {
+	s.mu.Lock()
+	c, ok := s.conns[userID][connID]
+	s.mu.Unlock()
+	if ok && c.ConnectedAt >= connectedBefore.UnixMilli() {
+		return false, nil
+	}
+	return true, s.DeleteConnection(ctx, userID, connID, at)
+}
+
 // UserConnections lists the user's records whose expiry (epoch s) is
 // after now, in connection id order (nil if none).
 func (s *Connections) UserConnections(_ context.Context, userID string, now time.Time) ([]realtime.Connection, error) {

@@ -3,6 +3,8 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"sync"
 
 	"github.com/tokenim/tokenim/shared/auth"
@@ -14,7 +16,7 @@ type Credentials struct {
 	creds map[string]auth.Credential
 }
 
-var _ auth.CredentialStore = (*Credentials)(nil)
+var _ auth.CredentialDirectory = (*Credentials)(nil)
 
 // NewCredentials returns an empty credential store.
 func NewCredentials() *Credentials { return &Credentials{creds: map[string]auth.Credential{}} }
@@ -27,6 +29,7 @@ func (s *Credentials) PutCredential(_ context.Context, c auth.Credential) error 
 	if _, ok := s.creds[c.KeyID]; ok {
 		return fmt.Errorf("memstore: put credential: key id %q exists", c.KeyID)
 	}
+	c.Scopes = slices.Clone(c.Scopes)
 	s.creds[c.KeyID] = c
 	return nil
 }
@@ -39,7 +42,45 @@ func (s *Credentials) GetCredential(_ context.Context, keyID string) (*auth.Cred
 	if !ok {
 		return nil, nil
 	}
+	c.Scopes = slices.Clone(c.Scopes)
 	return &c, nil
+}
+
+// ListCredentials returns credentials in key-id order after after.
+func (s *Credentials) ListCredentials(_ context.Context, after string, limit int) ([]auth.Credential, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids, more := keysAfter(s.creds, after, limit)
+	out := make([]auth.Credential, 0, len(ids))
+	for _, id := range ids {
+		c := s.creds[id]
+		c.Scopes = slices.Clone(c.Scopes)
+		out = append(out, c)
+	}
+	return out, more, nil
+}
+
+// SetCredentialDisabled sets the flag; nil if the key id is unknown.
+func (s *Credentials) SetCredentialDisabled(_ context.Context, keyID string, disabled bool, now int64) (*auth.Credential, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.creds[keyID]
+	if !ok {
+		return nil, nil
+	}
+	c.Revoked, c.UpdatedAt = disabled, now
+	s.creds[keyID] = c
+	c.Scopes = slices.Clone(c.Scopes)
+	return &c, nil
+}
+
+// DeleteCredential removes the credential; false if it did not exist.
+func (s *Credentials) DeleteCredential(_ context.Context, keyID string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.creds[keyID]
+	delete(s.creds, keyID)
+	return ok, nil
 }
 
 // Revoke marks an existing credential revoked, as an operator does to the
@@ -56,4 +97,20 @@ func (s *Credentials) Revoke(keyID string) error {
 	c.Revoked = true
 	s.creds[keyID] = c
 	return nil
+}
+
+// keysAfter returns up to limit keys of m above after, in order, and
+// whether more follow (the listings' paging).
+func keysAfter[V any](m map[string]V, after string, limit int) ([]string, bool) {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	if len(ids) > limit {
+		return ids[:limit], true
+	}
+	return ids, false
 }

@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"context"
+	"reflect"
 
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func TestCredentialsContract(t *testing.T) {
-	storetest.CredentialStore(t, func(*testing.T) auth.CredentialStore { return memstore.NewCredentials() })
+	storetest.CredentialStore(t, func(*testing.T) auth.CredentialDirectory { return memstore.NewCredentials() })
 }
 
 func TestCredentialsRevoke(t *testing.T) {
@@ -26,7 +27,7 @@ func TestCredentialsRevoke(t *testing.T) {
 	}
 	want := c
 	want.Revoked = true
-	if got, err := s.GetCredential(ctx, c.KeyID); err != nil || got == nil || *got != want {
+	if got, err := s.GetCredential(ctx, c.KeyID); err != nil || got == nil || !reflect.DeepEqual(*got, want) {
 		t.Fatalf("after revoke: %+v %v, want %+v", got, err, want)
 	}
 	if err := s.Revoke("tk_unknown"); err == nil {

@@ -13,7 +13,17 @@
 //     whole batch, records already finished included);
 //   - malformed records (the processor returns an error wrapped by
 //     Malformed) are logged, counted and dropped: a redelivery could not
-//     make them readable.
+//     make them readable;
+//   - prompt retries: with a Redeliverer, a failed record comes back
+//     after RetryDelay (seconds, growing with each receive), or after the
+//     wait its processor asked for (RetryAfter), and one the invocation
+//     had no time to start comes back at once, instead of after the
+//     queue's visibility timeout (redeliver.go);
+//   - FIFO order: records with a message group (SQS FIFO queues) run one
+//     after another within their group, groups side by side; after a
+//     record of a group fails, the group's later records are not started
+//     and are reported failed too, so the queue hands the group back in
+//     its order (ordered.go).
 package queue
 
 import (
@@ -32,6 +42,8 @@ type Record struct {
 	Body         string            // the message as sent
 	Attributes   map[string]string // the queue's system attributes
 	ReceiveCount int               // deliveries so far, this one included (0 if unknown)
+	Source       string            // the queue it came from (on SQS, its ARN)
+	Receipt      string            // this delivery's handle (on SQS, the receipt handle)
 }
 
 // Processor handles one record. nil: done (the record is deleted); an
@@ -49,6 +61,9 @@ type Runner struct {
 	Parallel int           // records processed at once
 	Margin   time.Duration // kept free before the deadline
 	Process  Processor
+	// Redeliver, when set, schedules each failed record's next delivery
+	// (nil: the queue's visibility timeout decides).
+	Redeliver Redeliverer
 }
 
 // Result is one delivery's outcome.
@@ -56,6 +71,9 @@ type Result struct {
 	Failed    []string // ids to redeliver, each once, in record order
 	Malformed int      // records dropped as unreadable
 }
+
+// errNotStarted marks records the invocation had no time to start.
+var errNotStarted = errors.New("queue: not started before the deadline margin")
 
 // errMalformed marks errors wrapped by Malformed.
 var errMalformed = errors.New("queue: malformed message")
@@ -69,19 +87,18 @@ func IsMalformed(err error) bool { return errors.Is(err, errMalformed) }
 
 // Run processes records, at most r.Parallel at a time, and returns the
 // ones to redeliver. It never fails as a whole: that would redeliver the
-// records that succeeded too.
+// records that succeeded too. Records of a FIFO queue (with a message
+// group) run in order per group (runOrdered).
 func (r *Runner) Run(ctx context.Context, records []Record) Result {
+	work, cancel := r.workContext(ctx)
+	defer cancel()
+	if Grouped(records) {
+		outcome := r.runOrdered(work, records)
+		res := r.report(ctx, records, outcome)
+		r.redeliver(ctx, records, outcome, res.Failed)
+		return res
+	}
 	parallel := max(r.Parallel, 1)
-	margin := r.Margin
-	if margin <= 0 {
-		margin = DefaultMargin
-	}
-	work := ctx
-	if d, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		work, cancel = context.WithDeadline(ctx, d.Add(-margin))
-		defer cancel()
-	}
 	outcome := make([]error, len(records))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -90,19 +107,68 @@ func (r *Runner) Run(ctx context.Context, records []Record) Result {
 			select {
 			case sem <- struct{}{}:
 			case <-work.Done():
-				outcome[i] = fmt.Errorf("queue: not started before the deadline margin: %w", work.Err())
+				outcome[i] = fmt.Errorf("%w: %w", errNotStarted, work.Err())
 				return
 			}
 			defer func() { <-sem }()
 			if err := work.Err(); err != nil { // no new work past the margin
-				outcome[i] = fmt.Errorf("queue: not started before the deadline margin: %w", err)
+				outcome[i] = fmt.Errorf("%w: %w", errNotStarted, err)
 				return
 			}
 			outcome[i] = r.safely(work, rec)
 		})
 	}
 	wg.Wait()
-	return r.report(ctx, records, outcome)
+	res := r.report(ctx, records, outcome)
+	r.redeliver(ctx, records, outcome, res.Failed)
+	return res
+}
+
+// workContext is ctx ending Margin before its deadline: no record starts
+// after that.
+func (r *Runner) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	margin := r.Margin
+	if margin <= 0 {
+		margin = DefaultMargin
+	}
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-margin))
+	}
+	return ctx, func() {}
+}
+
+// redeliver schedules the failed records' next delivery. It runs in the
+// margin Run kept free; if it fails, the queue's visibility timeout still
+// brings them back, later.
+func (r *Runner) redeliver(ctx context.Context, records []Record, outcome []error, failed []string) {
+	if r.Redeliver == nil || len(failed) == 0 {
+		return
+	}
+	ids := make(map[string]bool, len(failed))
+	for _, id := range failed {
+		ids[id] = true
+	}
+	var rs []Redelivery
+	for i, rec := range records {
+		if !ids[rec.ID] || rec.Receipt == "" {
+			continue
+		}
+		delete(ids, rec.ID) // once per id, like the failure report
+		after := RetryDelay(rec.ReceiveCount)
+		if wait, ok := IsRetryAfter(outcome[i]); ok {
+			after = wait
+		} else if errors.Is(outcome[i], errNotStarted) {
+			after = 0
+		}
+		rs = append(rs, Redelivery{Record: rec, After: after})
+	}
+	if len(rs) == 0 {
+		return
+	}
+	if err := r.Redeliver.Redeliver(ctx, rs); err != nil {
+		r.Log.WarnContext(ctx, "redelivery schedule failed; the visibility timeout applies", "worker", r.Name,
+			"records", len(rs), "err", err.Error())
+	}
 }
 
 // report logs every failure and builds the result.
@@ -120,8 +186,13 @@ func (r *Runner) report(ctx context.Context, records []Record, outcome []error) 
 				"receive_count", rec.ReceiveCount, "bytes", len(rec.Body), "err", err.Error())
 			continue
 		}
-		r.Log.WarnContext(ctx, "message failed", "worker", r.Name, "message_id", rec.ID,
-			"receive_count", rec.ReceiveCount, "err", err.Error())
+		if _, later := IsRetryAfter(err); later || errors.Is(err, errBlocked) {
+			r.Log.InfoContext(ctx, "message held back", "worker", r.Name, "message_id", rec.ID,
+				"receive_count", rec.ReceiveCount, "err", err.Error())
+		} else {
+			r.Log.WarnContext(ctx, "message failed", "worker", r.Name, "message_id", rec.ID,
+				"receive_count", rec.ReceiveCount, "err", err.Error())
+		}
 		if reported[rec.ID] {
 			continue
 		}

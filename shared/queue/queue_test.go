@@ -36,6 +36,17 @@ func process(started *atomic.Int64) queue.Processor {
 	}
 }
 
+// within is a context ending after d (none for 0), cancelled with the test.
+func within(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	if d == 0 {
+		return context.Background()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func rec(id, body string) queue.Record { return queue.Record{ID: id, Body: body} }
 
 // TestRun: only failed records are reported, each once, by id; a panic
@@ -65,12 +76,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			if tc.deadline > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
-				defer cancel()
-			}
+			ctx := within(t, tc.deadline)
 			var logs bytes.Buffer
 			var started atomic.Int64
 			r := &queue.Runner{Name: "test", Log: slog.New(slog.NewJSONHandler(&logs, nil)), Parallel: tc.parallel, Margin: margin, Process: process(&started)}

@@ -16,7 +16,12 @@ const MaxBatch = 10
 // Message is one message to send.
 type Message struct {
 	Body  string
-	Delay time.Duration // held back this long before delivery (whole seconds)
+	Delay time.Duration // held back this long before delivery (whole seconds; not on FIFO queues)
+	// Group and DedupID are a FIFO queue's message group (messages of one
+	// group are delivered in the order sent) and deduplication id (a
+	// message sent again with the same id within 5 minutes is dropped).
+	Group   string
+	DedupID string
 }
 
 // Refused is an entry of a SendBatch that the queue did not take.

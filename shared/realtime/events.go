@@ -29,10 +29,14 @@ type EventFrame struct {
 	EventMessage   *chat.Message `json:"event_message,omitempty"`
 	State          string        `json:"state,omitempty"`
 	At             time.Time     `json:"at"`
+
+	// Reaction: message.reaction's emoji and op (issue 16).
+	Reaction *chat.ReactionEvent `json:"reaction,omitempty"`
 }
 
 // FrameOf is the frame pushed for a chat event.
 func FrameOf(e chat.Event) EventFrame {
 	return EventFrame{Type: string(e.Type), ConversationID: string(e.ConversationID), Seq: e.Seq, GroupID: e.GroupID,
-		Actor: e.Actor, UserIDs: e.Users, Message: e.Message, EventSeq: e.EventSeq, EventMessage: e.EventMessage, At: e.At.UTC()}
+		Actor: e.Actor, UserIDs: e.Users, Message: e.Message, EventSeq: e.EventSeq, EventMessage: e.EventMessage, At: e.At.UTC(),
+		Reaction: e.Reaction}
 }

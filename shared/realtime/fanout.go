@@ -129,6 +129,7 @@ func (n *Notifier) Process(ctx context.Context, j Job) error {
 	}
 	now := n.now()
 	var targets []Target
+	var audience []string // a chunk's users, for the offline report
 	switch j.Kind {
 	case JobPlan:
 		ids, next, err := n.store.GroupMemberIDs(ctx, j.Group, PlanPage, j.After)
@@ -154,13 +155,24 @@ func (n *Notifier) Process(ctx context.Context, j Job) error {
 		if err != nil {
 			return err
 		}
-		targets = targetsOf(pres)
+		// The members when the plan job read them: one who left between
+		// the plan and this chunk may still be pushed this one message.
+		// Those who blocked the sender get nothing (blocks.go).
+		held, err := n.blockers(ctx, n.heldFrame(j.Frame), j.Users)
+		if err != nil {
+			return err
+		}
+		targets = filter(targetsOf(pres), Audience{ExcludeUsers: held})
+		audience = withoutExcluded(j.Users, held)
 	case JobRetry:
 		targets = j.Targets
 	default:
 		return fmt.Errorf("realtime: unknown job kind %q", j.Kind)
 	}
 	out := n.pushAll(ctx, filter(targets, Audience{Exclude: j.Exclude}), j.Frame)
+	if f, ok := n.frameOf(j.Frame); ok && audience != nil {
+		n.reportOffline(ctx, f, audience, out)
+	}
 	if len(out.Failed) == 0 {
 		return nil
 	}

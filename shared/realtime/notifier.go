@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,9 +55,13 @@ type Notifier struct {
 	store Store
 	push  Pusher
 	queue Queue // nil: large groups are pushed inline, page by page
-	cfg   Config
-	log   *slog.Logger
-	now   func() time.Time
+	// offline hears who got no live delivery of a new message (nil: nobody).
+	offline OfflineSink
+	// blocks holds a user's group messages back from their blockers (nil: nobody).
+	blocks Blocks
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // NewNotifier builds a notifier. queue may be nil.
@@ -92,7 +98,8 @@ var ErrAudienceTooLarge = errors.New("realtime: audience too large for an epheme
 // Notify pushes a chat event to its audience (docs/websocket.md, "Who
 // receives what"). Failures are logged, never returned.
 func (n *Notifier) Notify(ctx context.Context, e chat.Event) {
-	b, err := json.Marshal(FrameOf(e))
+	f := FrameOf(e)
+	b, err := json.Marshal(f)
 	if err != nil {
 		n.log.ErrorContext(ctx, "push: marshal event", "type", string(e.Type), "err", err.Error())
 		return
@@ -102,9 +109,47 @@ func (n *Notifier) Notify(ctx context.Context, e chat.Event) {
 		return
 	}
 	aud.Exclude = originOf(ctx)
-	if err := n.Deliver(ctx, aud, b); err != nil {
+	if _, err := n.deliver(ctx, aud, b, &f); err != nil {
 		n.log.ErrorContext(ctx, "push failed", "type", string(e.Type), "conversation_id", string(e.ConversationID), "err", err.Error())
 	}
+}
+
+// FreshConnection is how long after its $connect a connection's 410 is
+// not taken as gone: API Gateway answers 410 while $connect has not
+// finished, and the record written by that $connect must stay. A
+// connection really gone that young is removed by $disconnect or its TTL.
+const FreshConnection = 30 * time.Second
+
+// ErrIncomplete is NotifyDelivered's answer when some connection's push
+// failed in a way a later attempt may fix (throttled after the SDK's
+// retries, 5xx, out of time).
+var ErrIncomplete = errors.New("realtime: some pushes failed")
+
+var _ chat.Deliverer = (*Notifier)(nil)
+
+// NotifyDelivered is Notify for the send path (chat.Deliverer): it also
+// says whether every connection of the audience got the frame (or is
+// gone), so that the sender leaves the conversation's head behind when
+// one did not, and the delivery backstop pushes again.
+func (n *Notifier) NotifyDelivered(ctx context.Context, e chat.Event) error {
+	f := FrameOf(e)
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("realtime: marshal event: %w", err)
+	}
+	aud, ok := audienceOf(e)
+	if !ok {
+		return nil
+	}
+	aud.Exclude = originOf(ctx)
+	out, err := n.deliver(ctx, aud, b, &f)
+	if err != nil {
+		return err
+	}
+	if len(out.Failed) > 0 {
+		return fmt.Errorf("%w: %d of %d connections", ErrIncomplete, len(out.Failed), out.Sent+out.Gone+len(out.Failed))
+	}
+	return nil
 }
 
 // audienceOf decides who hears of an event: both participants of a DM;
@@ -129,45 +174,82 @@ func audienceOf(e chat.Event) (Audience, bool) {
 // a failure to find the audience or to queue it; individual pushes are
 // logged and counted, and a stale connection (410) is deleted.
 func (n *Notifier) Deliver(ctx context.Context, aud Audience, frame []byte) error {
+	_, err := n.deliver(ctx, aud, frame, nil)
+	return err
+}
+
+// deliver is Deliver; for an event frame ev (nil for other frames) it
+// also reports the audience's offline users. A large group's are reported
+// by the fan-out worker, chunk by chunk.
+func (n *Notifier) deliver(ctx context.Context, aud Audience, frame []byte, ev *EventFrame) (Outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
 	now := n.now()
 	var targets []Target
+	var audience []string
 	if aud.Group == "" {
 		t, err := n.directTargets(ctx, aud.Users, now)
 		if err != nil {
-			return err
+			return Outcome{}, err
 		}
-		targets = t
+		targets, audience = t, aud.Users
 	} else {
 		ids, next, err := n.store.GroupMemberIDs(ctx, aud.Group, n.cfg.InlineMax+1, "")
 		if err != nil {
-			return err
+			return Outcome{}, err
 		}
 		// Users matter too: a dissolved group has no members left, only
 		// the former ones in Users.
 		large := len(ids) > n.cfg.InlineMax || len(aud.Users) > n.cfg.InlineMax
 		switch {
 		case large && aud.Ephemeral:
-			return ErrAudienceTooLarge
+			return Outcome{}, ErrAudienceTooLarge
 		case large && n.queue != nil:
-			return n.queue.Enqueue(ctx, planJobs(aud, frame))
+			return Outcome{}, n.queue.Enqueue(ctx, planJobs(aud, frame))
 		}
 		for next != "" { // no queue configured: page through inline
 			var more []string
 			if more, next, err = n.store.GroupMemberIDs(ctx, aud.Group, 1000, next); err != nil {
-				return err
+				return Outcome{}, err
 			}
 			ids = append(ids, more...)
 		}
-		pres, err := n.store.Presence(ctx, append(ids, aud.Users...), now)
+		audience = append(ids, aud.Users...)
+		pres, err := n.store.Presence(ctx, audience, now)
 		if err != nil {
-			return err
+			return Outcome{}, err
 		}
 		targets = targetsOf(pres)
 	}
-	n.pushAll(ctx, filter(targets, aud), frame)
-	return nil
+	// A user's group message is held back from those who blocked them
+	// (blocks.go): no push, no offline notification.
+	held, err := n.blockers(ctx, ev, audience)
+	if err != nil {
+		return Outcome{}, err
+	}
+	aud.ExcludeUsers = append(slices.Clone(aud.ExcludeUsers), held...)
+	out := n.pushAll(ctx, filter(targets, aud), frame)
+	if ev != nil {
+		n.reportOffline(ctx, *ev, withoutExcluded(audience, aud.ExcludeUsers), out)
+	}
+	return out, nil
+}
+
+func withoutExcluded(users, excluded []string) []string {
+	if len(excluded) == 0 {
+		return users
+	}
+	skip := map[string]bool{}
+	for _, u := range excluded {
+		skip[u] = true
+	}
+	var out []string
+	for _, u := range users {
+		if !skip[u] {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // directTargets finds each user's connections with one Query per user
@@ -226,6 +308,9 @@ func filter(ts []Target, aud Audience) []Target {
 // Outcome counts what one batch of pushes did.
 type Outcome struct {
 	Sent, Gone int
+	// Delivered are the users at least one of whose connections got the
+	// frame (a user may appear more than once).
+	Delivered []string
 	// Failed are the targets whose push failed in a way that may succeed
 	// later (throttled after the client's retries, 5xx, network).
 	Failed []Target
@@ -244,29 +329,42 @@ func (n *Notifier) pushAll(ctx context.Context, targets []Target, frame []byte) 
 		wg.Go(func() {
 			defer func() { <-sem }()
 			err := n.push.Push(ctx, t.Conn, frame)
-			mu.Lock()
-			switch {
-			case err == nil:
-				out.Sent++
-			case errors.Is(err, ErrGone):
-				out.Gone++
-			case Retryable(err):
-				out.Failed = append(out.Failed, t)
-			}
-			mu.Unlock()
-			switch {
-			case errors.Is(err, ErrGone):
+			// A 410 from a connection still in its first FreshConnection
+			// is a $connect not finished yet: its record stays, and the
+			// push counts as failed, to be made again (the backstop or
+			// the fan-out's retry), not as gone.
+			fresh := false
+			if errors.Is(err, ErrGone) {
 				// Detach from the delivery's deadline: the clean-up is
 				// cheap and must not be lost because the push was slow.
 				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 				defer cancel()
-				if derr := n.store.DeleteConnection(cctx, t.User, t.Conn, n.now()); derr != nil {
+				now := n.now()
+				deleted, derr := n.store.DeleteStaleConnection(cctx, t.User, t.Conn, now.Add(-FreshConnection), now)
+				switch {
+				case derr != nil:
 					n.log.WarnContext(ctx, "stale connection clean-up failed", "connection_id", t.Conn, "user_id", t.User, "err", derr.Error())
-				} else {
+				case deleted:
 					n.log.InfoContext(ctx, "stale connection removed", "connection_id", t.Conn, "user_id", t.User)
+				default:
+					fresh = true
+					n.log.InfoContext(ctx, "push to a connection not connected yet: kept, to push again", "connection_id", t.Conn, "user_id", t.User)
 				}
-			case err != nil:
+			} else if err != nil {
 				n.log.WarnContext(ctx, "push failed", "connection_id", t.Conn, "user_id", t.User, "retryable", Retryable(err), "err", err.Error())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				out.Sent++
+				out.Delivered = append(out.Delivered, t.User)
+			case fresh:
+				out.Failed = append(out.Failed, t)
+			case errors.Is(err, ErrGone):
+				out.Gone++
+			case Retryable(err):
+				out.Failed = append(out.Failed, t)
 			}
 		})
 	}

@@ -57,6 +57,12 @@ type Store interface {
 	PutConnection(ctx context.Context, c Connection) error
 	// DeleteConnection removes both; a missing record is not an error.
 	DeleteConnection(ctx context.Context, userID, connID string, at time.Time) error
+	// DeleteStaleConnection is DeleteConnection for a connection that
+	// answered a push with 410, unless it connected after connectedBefore:
+	// API Gateway answers 410 to a connection whose $connect has not
+	// finished, and that fresh record must stay. deleted reports whether
+	// it went.
+	DeleteStaleConnection(ctx context.Context, userID, connID string, connectedBefore, at time.Time) (deleted bool, err error)
 	// UserConnections lists a user's open connections (one Query).
 	UserConnections(ctx context.Context, userID string, now time.Time) ([]Connection, error)
 	// Presence reads the presence items of ids (BatchGetItem, 100 per request).

@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,11 +56,12 @@ func (w *world) newUsers(t testing.TB, prefix string, n int) []string {
 	return testenv.NewUsers(t, w.users, prefix, n)
 }
 
-// online opens a connection for user (stored and open at the gateway).
+// online opens a connection for user (stored and open at the gateway),
+// connected a minute ago: older than FreshConnection, so a 410 means gone.
 func (w *world) online(t testing.TB, user string) string {
 	t.Helper()
 	conn := testenv.ID("c") + "="
-	if err := w.db.Connections.PutConnection(ctx, realtime.NewConnection(user, conn, time.Now())); err != nil {
+	if err := w.db.Connections.PutConnection(ctx, realtime.NewConnection(user, conn, time.Now().Add(-time.Minute))); err != nil {
 		t.Fatal(err)
 	}
 	w.gw.Open(conn)
@@ -113,7 +115,7 @@ func (w *world) fanoutQueue(cfg aws.Config) realtime.Queue {
 // queue stays empty (bounded).
 func (w *world) drain(t testing.TB, n *realtime.Notifier) int {
 	t.Helper()
-	receive, done := w.fanoutReceiver(t)
+	receive, done := w.env.Receiver(t, "FanoutQueue", time.Minute)
 	jobs := 0
 	for i := 0; i < 200; i++ {
 		bodies, handles := receive()
@@ -134,41 +136,6 @@ func (w *world) drain(t testing.TB, n *realtime.Notifier) int {
 	}
 	t.Fatal("fan-out queue did not drain")
 	return jobs
-}
-
-// fanoutReceiver returns how to receive up to 10 FanoutQueue messages
-// (bodies and receipt handles) and delete one: from the memqueue, or from
-// the emulator's queue over the uncounted config.
-func (w *world) fanoutReceiver(t testing.TB) (receive func() ([]string, []string), done func(handle string)) {
-	t.Helper()
-	if mq := w.env.MemQueue("FanoutQueue"); mq != nil {
-		return func() ([]string, []string) {
-				var bodies, handles []string
-				for _, r := range mq.Receive(10, time.Minute) {
-					bodies, handles = append(bodies, r.Body), append(handles, r.Handle)
-				}
-				return bodies, handles
-			}, func(h string) {
-				if mq.Delete(h) != 1 {
-					t.Fatalf("fan-out job %s not deleted", h)
-				}
-			}
-	}
-	client := sqs.NewFromConfig(w.env.Cfg)
-	url := w.env.Res.QueueURLs["FanoutQueue"]
-	return func() ([]string, []string) {
-			out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var bodies, handles []string
-			for _, m := range out.Messages {
-				bodies, handles = append(bodies, aws.ToString(m.Body)), append(handles, aws.ToString(m.ReceiptHandle))
-			}
-			return bodies, handles
-		}, func(h string) {
-			client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: &h})
-		}
 }
 
 // want pins request counts; ops not listed must be zero. On the memory
@@ -492,5 +459,31 @@ func TestInlineWithoutQueue(t *testing.T) {
 	n.Notify(ctx, ev)
 	for _, c := range conns {
 		received(t, w.gw, c, ev.Seq)
+	}
+}
+
+// TestFreshConnection410: a push answered 410 by a connection whose
+// $connect finished under FreshConnection ago keeps its record (API
+// Gateway answers 410 until $connect returns) and counts as not
+// delivered, so the message is pushed again; an older one is removed.
+func TestFreshConnection410(t *testing.T) {
+	w := newWorld(t)
+	u := w.newUsers(t, "fresh", 2)
+	conn := testenv.ID("c") + "="
+	if err := w.db.Connections.PutConnection(ctx, realtime.NewConnection(u[1], conn, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	w.gw.Drop(conn) // the gateway answers 410, as for a $connect in flight
+	rt := realtime.NewNotifier(w.db.Connections, w.gw.Pusher(w.env.Cfg), nil, realtime.Config{}, discard)
+	m, _, err := w.chat.Send(ctx, *testenv.User(u[0]), chat.SendInput{ToUser: u[1], Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rt.NotifyDelivered(ctx, chat.Event{Type: chat.EventMessageCreated, ConversationID: m.ConversationID, Seq: m.Seq, Actor: u[0], Message: &m})
+	if !errors.Is(err, realtime.ErrIncomplete) {
+		t.Fatalf("delivery to a connection not connected yet: %v, want ErrIncomplete", err)
+	}
+	if got, err := w.db.Connections.UserConnections(ctx, u[1], time.Now()); err != nil || len(got) != 1 {
+		t.Fatalf("the fresh connection's record: %+v %v, want it kept", got, err)
 	}
 }

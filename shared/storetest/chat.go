@@ -62,6 +62,10 @@ func ChatStore(t *testing.T, newStore func(t *testing.T) chat.Store, opts ...Cha
 	cases = append(cases, chatMemberCases()...)
 	cases = append(cases, chatConversationCases()...)
 	cases = append(cases, chatMessageCases()...)
+	cases = append(cases, chatThreadCases()...)
+	cases = append(cases, chatReactionCases()...)
+	cases = append(cases, chatMentionCases()...)
+	cases = append(cases, chatPinCases()...)
 	cases = append(cases, chatRejectedCases()...)
 	// Serial: moto's TransactWriteItems is not safe against concurrent
 	// writes to the same table (it fails with HTTP 500); the concurrency

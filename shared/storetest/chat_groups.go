@@ -83,11 +83,25 @@ func chatGroupCases() []chatCase {
 				ids = append(ids, fmt.Sprintf("u%02d-%s", i, newID("x")))
 			}
 			g := newGroup(t, s, ids[0], ids[1:]...)
-			if got := getGroup(t, s, g.GroupID).MemberCount; got != 60 {
-				t.Fatalf("MemberCount = %d, want 60", got)
+			if got := getGroup(t, s, g.GroupID); got.MemberCount != 60 || got.Incomplete {
+				t.Fatalf("group = %+v, want 60 members and complete", got)
 			}
 			if got := members(t, s, g.GroupID, ids...); len(got) != 60 {
 				t.Fatalf("GetMembers found %d, want 60", len(got))
+			}
+		}},
+		{"FinishGroupCreate/clears the mark; a missing group is not_found", func(t *testing.T, s chat.Store) {
+			g := newGroup(t, s, newID("u"))
+			if getGroup(t, s, g.GroupID).Incomplete {
+				t.Fatal("a one-transaction group is marked incomplete")
+			}
+			must(t, s.FinishGroupCreate(ctxOf(t), g.GroupID)) // idempotent on a complete group
+			if got := getGroup(t, s, g.GroupID); got.Incomplete || got.MemberCount != 1 {
+				t.Fatalf("group = %+v", got)
+			}
+			wantCode(t, s.FinishGroupCreate(ctxOf(t), newID("g")), apierror.NotFound)
+			if _, err := s.GetGroup(ctxOf(t), "missing-"+newID("g")); err != nil {
+				t.Fatal(err)
 			}
 		}},
 		{"CreateGroup/existing id gives group_exists and the group", func(t *testing.T, s chat.Store) {
@@ -148,6 +162,38 @@ func chatGroupCases() []chatCase {
 			want.Name, want.Metadata, want.UpdatedAt = "", nil, at(11)
 			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(getGroup(t, s, g.GroupID), want) {
 				t.Fatalf("UpdateGroup = %+v, want %+v", got, want)
+			}
+		}},
+		{"UpdateGroup/muted_all on the group and its head together", func(t *testing.T, s chat.Store) {
+			g := newGroup(t, s, newID("u"))
+			on, off := true, false
+			got, err := s.UpdateGroup(ctxOf(t), g.GroupID, chat.GroupPatch{Name: ptr("quiet"), MutedAll: &on}, at(10))
+			must(t, err)
+			want := g
+			want.Name, want.MutedAll, want.UpdatedAt = "quiet", true, at(10)
+			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(getGroup(t, s, g.GroupID), want) {
+				t.Fatalf("UpdateGroup = %+v, want %+v", got, want)
+			}
+			head := func() bool {
+				t.Helper()
+				v, err := s.ReadConversation(ctxOf(t), chat.ConvQuery{ID: g.ConversationID})
+				must(t, err)
+				return v.Meta != nil && v.Meta.MutedAll
+			}
+			if !head() {
+				t.Fatal("the head does not carry muted_all")
+			}
+			got, err = s.UpdateGroup(ctxOf(t), g.GroupID, chat.GroupPatch{MutedAll: &off}, at(11))
+			must(t, err)
+			if got.MutedAll || got.Name != "quiet" || head() {
+				t.Fatalf("lifted: %+v, head muted %v", got, head())
+			}
+			_, err = s.DissolveGroup(ctxOf(t), g.GroupID, at(12))
+			must(t, err)
+			_, err = s.UpdateGroup(ctxOf(t), g.GroupID, chat.GroupPatch{MutedAll: &on}, at(13))
+			wantCode(t, err, apierror.NotFound)
+			if head() {
+				t.Fatal("a dissolved group's head was muted")
 			}
 		}},
 		{"UpdateGroup/missing or dissolved is not_found", func(t *testing.T, s chat.Store) {

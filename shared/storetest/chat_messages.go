@@ -71,7 +71,7 @@ func winners[T any](olds []*T) int {
 }
 
 func chatMessageCases() []chatCase {
-	return append(chatClaimCases(), chatChangeCases()...)
+	return append(append(chatClaimCases(), chatChangeCases()...), chatAttachmentCases()...)
 }
 
 func chatClaimCases() []chatCase {
@@ -180,6 +180,23 @@ func chatClaimCases() []chatCase {
 			must(t, err)
 			if old == nil || !reflect.DeepEqual(*old, first) || !reflect.DeepEqual(*getMessage(t, s, conv, 1), first) {
 				t.Fatalf("PutMessage(taken) = %+v, want %+v", old, first)
+			}
+		}},
+		{"PutMessage/an identical message put again reports the first (a claim taken over by two sends)", func(t *testing.T, s chat.Store) {
+			// Two sends of one client_msg_id, the second taking over the
+			// first's claim, build the very same message: only one of them
+			// created it, so the second put must see the first, not succeed.
+			conv := newConv()
+			m := msg(conv, 1, "a")
+			m.ClientMsgID, m.Fingerprint = "c1", "fp"
+			olds := race(t, 4, func(int) (*chat.Message, error) { return s.PutMessage(ctxOf(t), m) })
+			if n := winners(olds); n != 1 {
+				t.Fatalf("%d puts of one identical message won, want 1", n)
+			}
+			again, err := s.PutMessage(ctxOf(t), m)
+			must(t, err)
+			if again == nil || !reflect.DeepEqual(*again, m) {
+				t.Fatalf("PutMessage(identical, again) = %+v, want %+v", again, m)
 			}
 		}},
 		{"PutMessage/concurrent puts at one seq: exactly one wins", func(t *testing.T, s chat.Store) {

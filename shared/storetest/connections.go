@@ -114,6 +114,28 @@ func ConnectionsStore(t *testing.T, newStore func(t *testing.T) Connections) {
 				t.Fatal(err)
 			}
 		}},
+		{"a stale delete keeps a fresh connection", func(t *testing.T, f Connections) {
+			s, now := f.Store, time.Now().UTC().Truncate(time.Millisecond)
+			old, fresh := newConn(storeID("u"), now.Add(-time.Minute)), newConn("", now)
+			fresh.UserID = old.UserID
+			mustPutConn(t, s, old, fresh)
+			for _, tc := range []struct {
+				c    realtime.Connection
+				want bool
+			}{{fresh, false}, {old, true}} {
+				deleted, err := s.DeleteStaleConnection(ctx, tc.c.UserID, tc.c.ConnectionID, now.Add(-30*time.Second), now)
+				if err != nil || deleted != tc.want {
+					t.Fatalf("%s: deleted=%v %v, want %v", tc.c.ConnectionID, deleted, err, tc.want)
+				}
+			}
+			if got, err := s.UserConnections(ctx, old.UserID, now); err != nil || !reflect.DeepEqual(got, []realtime.Connection{fresh}) {
+				t.Fatalf("after the stale deletes: %+v %v", got, err)
+			}
+			// A record already gone is deleted (nothing to keep).
+			if deleted, err := s.DeleteStaleConnection(ctx, old.UserID, storeID("gone"), now, now); err != nil || !deleted {
+				t.Fatalf("missing record: %v %v", deleted, err)
+			}
+		}},
 		{"delete never creates presence", func(t *testing.T, f Connections) {
 			s, user := f.Store, storeID("u")
 			if err := s.DeleteConnection(ctx, user, storeID("conn"), time.Now()); err != nil {

@@ -8,7 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/batch/batchtest"
+	"github.com/tokenim/tokenim/shared/queue"
 )
 
 // Poller is the event source mapping of the template queue name (its
@@ -42,4 +44,14 @@ func (e *Env) QueueLen(ctx context.Context, name string) int {
 	}
 	n, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
 	return n
+}
+
+// Redeliverer is what the deployed workers use to schedule a failed
+// record's redelivery (app.Redeliverer): SQS visibility changes on AWS;
+// nil on memory, whose queues redeliver after their visibility timeout.
+func (e *Env) Redeliverer() queue.Redeliverer {
+	if e.Memory != nil {
+		return nil
+	}
+	return sqsqueue.NewVisibility(sqs.NewFromConfig(e.Cfg))
 }

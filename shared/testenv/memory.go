@@ -90,7 +90,7 @@ type Stores struct {
 		users.Store
 		auth.UserGens
 	}
-	Credentials auth.CredentialStore
+	Credentials auth.CredentialDirectory
 	Chat        chat.Store
 	Groups      batch.GroupReader
 	Jobs        batch.Store

@@ -99,6 +99,9 @@ func setup() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if os.Getenv("TOKENIM_LOG_RETRIES") != "" { // say why the SDK retried (docs/testing.md)
+		cfg.ClientLogMode |= aws.LogRetries
+	}
 	tmpl, err := template.LoadDefault()
 	if err != nil {
 		return nil, err

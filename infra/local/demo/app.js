@@ -1,10 +1,12 @@
-// TokenIM demo client: plain JavaScript against the REST API
+// TokenIM demo client: plain JavaScript on the TypeScript SDK
+// (clients/typescript, loaded as tokenim.js) for the REST API
 // (docs/openapi.yaml) and the WebSocket protocol (docs/websocket.md).
 //
-// Structure: `api` (REST), `socket` (one WebSocket with reconnect and
-// request ids), `protocol` (every WebSocket action and server frame the
-// page uses: the one place to change when the protocol grows), `state`
-// and `render`. window.demo exposes the state for the browser test.
+// Structure: `api` (REST, the SDK's RestClient), `socket` (the SDK's
+// RealtimeClient and its events), `protocol` (every WebSocket action and
+// server event the page uses: the one place to change when the protocol
+// grows), `state` and `render`. window.demo exposes the state for the
+// browser test.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -17,8 +19,21 @@ const state = {
   typing: new Map(),          // conversation id -> {user, until}
   loaded: new Set(),          // conversation ids whose history has loaded
   connected: false, pongs: 0, pushes: 0,
+  replyTo: null,              // the message the composer replies to (issue 16)
+  attachmentURLs: new Map(),  // upload id -> presigned GET (a promise), fetched once per page
 };
 window.demo = state;
+
+// ------------------------------------------------------------ SDK setup
+// The protocol is the TypeScript SDK's (clients/typescript, served as
+// tokenim.js, window.TokenIM): RestClient for REST, RealtimeClient for the
+// WebSocket (reconnect, request ids, the send retry rule and outbox, and
+// every message once, in seq order, with sync after gaps and reconnects).
+let rest = null;    // TokenIM.RestClient
+let client = null;  // TokenIM.RealtimeClient
+
+// codeOf keeps the page's error texts the server's codes ("send: not_found").
+const codeOf = (e) => new Error((e && e.code) || (e && e.message) || String(e));
 
 // ------------------------------------------------------------------ REST
 const api = {
@@ -31,54 +46,85 @@ const api = {
     if (!resp.ok) throw new Error((data.error && data.error.code) || resp.status);
     return data;
   },
-  conversations: () => api.call("GET", "/v1/conversations?limit=50"),
-  history: (id, after) => api.call("GET", `/v1/conversations/${encodeURIComponent(id)}/messages?limit=50` + (after ? `&after=${after}` : "")),
-  send: (target, text, clientMsgID) => api.call("POST", "/v1/messages", { ...target, text, client_msg_id: clientMsgID }),
-  read: (id, seq) => api.call("POST", `/v1/conversations/${encodeURIComponent(id)}/read`, { seq }),
+  conversations: () => rest.listConversations({ limit: 50 }).catch((e) => { throw codeOf(e); }),
+  history: (id, after) => rest.listMessages(id, after ? { limit: 50, after } : { limit: 50 }).catch((e) => { throw codeOf(e); }),
+  send: (target, text, clientMsgID) => rest.sendMessage({ ...target, text, client_msg_id: clientMsgID }).catch((e) => { throw codeOf(e); }),
+  read: (id, seq) => rest.markRead(id, seq).catch((e) => { throw codeOf(e); }),
+  block: (peer) => api.call("PUT", `/v1/users/${encodeURIComponent(state.me)}/blocks/${encodeURIComponent(peer)}`),
+  unblock: (peer) => api.call("DELETE", `/v1/users/${encodeURIComponent(state.me)}/blocks/${encodeURIComponent(peer)}`),
+  ban: (peer, reason) => api.call("PUT", `/v1/users/${encodeURIComponent(peer)}/ban`, { reason }),
+  // upload puts a file in the conversation's uploads: POST /v1/uploads
+  // returns a presigned PUT (size, type and tag signed), which the browser
+  // sends straight to S3 (locally, the emulator). It resolves with the
+  // message's attachment.
+  async upload(conversationID, file) {
+    const up = await api.call("POST", "/v1/uploads", { conversation_id: conversationID, name: file.name, content_type: file.type, size: file.size });
+    const resp = await fetch(up.url, { method: up.method, headers: up.headers, body: file });
+    if (!resp.ok) throw new Error("upload " + resp.status);
+    const a = { upload_id: up.upload_id, name: file.name, content_type: file.type, size: file.size };
+    const dim = await imageSize(file).catch(() => null);
+    if (dim) { a.width = dim.width; a.height = dim.height; }
+    return a;
+  },
+  // attachmentURL is a short-lived presigned GET (members only).
+  attachmentURL(conversationID, uploadID) {
+    if (!state.attachmentURLs.has(uploadID)) {
+      state.attachmentURLs.set(uploadID, api.call("GET", `/v1/conversations/${encodeURIComponent(conversationID)}/attachments/${encodeURIComponent(uploadID)}`)
+        .then((d) => d.url).catch((e) => { state.attachmentURLs.delete(uploadID); throw e; }));
+    }
+    return state.attachmentURLs.get(uploadID);
+  },
 };
 
-// ------------------------------------------------------------- WebSocket
+// imageSize reads an image file's pixel size (the attachment's width and height).
+function imageSize(file) {
+  return new Promise((resolve, reject) => {
+    const url = URL.createObjectURL(file);
+    const img = new Image();
+    img.onload = () => { URL.revokeObjectURL(url); resolve({ width: img.naturalWidth, height: img.naturalHeight }); };
+    img.onerror = () => { URL.revokeObjectURL(url); reject(new Error("not an image")); };
+    img.src = url;
+  });
+}
+
+// dmID is a DM's conversation id (the ids in order), for an upload to a DM
+// before its first message.
+function dmID(a, b) { return "dm:" + (a < b ? a + ":" + b : b + ":" + a); }
+
+// --------------------------------------------------------------- socket
 const socket = {
-  ws: null, nextID: 1, waiting: new Map(), backoff: 500,
   connect() {
-    const ws = new WebSocket(`${state.wsURL}/?token=${encodeURIComponent(state.token)}&device=demo`);
-    socket.ws = ws;
-    ws.onopen = () => { state.connected = true; socket.backoff = 500; setStatus("online"); protocol.onConnected(); };
-    ws.onmessage = (ev) => {
-      let frame;
-      try { frame = JSON.parse(ev.data); } catch { return; }
-      const waiter = frame.request_id && socket.waiting.get(frame.request_id);
-      if (waiter) { socket.waiting.delete(frame.request_id); waiter(frame); }
-      protocol.onFrame(frame);
-    };
-    ws.onclose = (ev) => {
-      state.connected = false;
-      setStatus("offline");
-      for (const w of socket.waiting.values()) w({ type: "error", code: "disconnected" });
-      socket.waiting.clear();
-      if (ev.code === 1008 || ev.code === 4001) return; // refused: do not hammer
-      setTimeout(() => socket.connect(), socket.backoff);
-      socket.backoff = Math.min(socket.backoff * 2, 10000);
-    };
-  },
-  // request sends a frame with a request_id and resolves with the reply
-  // that echoes it (or an error frame after 10 s).
-  request(frame) {
-    return new Promise((resolve) => {
-      if (!state.connected) return resolve({ type: "error", code: "disconnected" });
-      const id = "r" + socket.nextID++;
-      socket.waiting.set(id, resolve);
-      socket.ws.send(JSON.stringify({ ...frame, request_id: id }));
-      setTimeout(() => { if (socket.waiting.delete(id)) resolve({ type: "error", code: "timeout" }); }, 10000);
+    client = new TokenIM.RealtimeClient({ url: state.wsURL, token: state.token, device: "demo" });
+    client.on("state", (s) => {
+      const online = s === "open";
+      if (online === state.connected) return;
+      state.connected = online;
+      setStatus(online ? "online" : "offline");
+      if (online) protocol.onConnected();
     });
+    // Every message once, in seq order: pushes and what sync fetched after
+    // a gap or a reconnect. The page's own sends arrive through send().
+    client.on("message", (m, info) => {
+      if (info.source === "ack") return;
+      if (info.source === "push") state.pushes++;
+      onMessage(m, true);
+    });
+    for (const type of ["message.edited", "message.recalled", "typing", "conversation.read",
+      "group.members_added", "group.member_removed", "group.updated", "group.dissolved",
+      "message.reaction", "message.pinned", "message.unpinned"]) {
+      client.on(type, (frame) => protocol.onFrame(frame));
+    }
+    client.on("error", (e) => console.warn("tokenim:", e.code || e.message));
+    // Connect once the conversation list has seeded the SDK's seqs, so its
+    // first sync fetches what is new, not every conversation from seq 0.
+    refreshConversations().finally(() => client.connect());
   },
 };
 
 // -------------------------------------------------------------- protocol
-// The WebSocket actions the page uses (docs/websocket.md): send, read and
-// typing answer {"type":"ack","request_id",...,"result"}. Against a
-// server without an action (unknown_action) the page falls back to REST
-// (send, read) or skips it (typing). Server pushes are told by `type`.
+// The WebSocket actions the page uses (docs/websocket.md), through the
+// SDK. Against a server without an action (unknown_action) the page falls
+// back to REST (send, read) or skips it (typing).
 const protocol = {
   wsSend: true, wsRead: true, wsTyping: true,
 
@@ -88,51 +134,70 @@ const protocol = {
   },
 
   async ping() {
-    const reply = await socket.request({ action: "ping" });
-    if (reply.type === "pong") { state.pongs++; $("pong").textContent = "pong " + state.pongs; }
+    await client.ping();
+    state.pongs++; $("pong").textContent = "pong " + state.pongs;
   },
 
-  // send delivers a message: over the WebSocket if the server has the
-  // action, else POST /v1/messages. It resolves with the stored message.
-  async send(target, text) {
-    const clientMsgID = "demo-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-    if (protocol.wsSend && state.connected) {
-      const reply = await socket.request({ action: "send", ...target, text, client_msg_id: clientMsgID });
-      if (reply.type === "ack") return (reply.result && reply.result.message) || reply.result;
-      if (reply.code !== "unknown_action") throw new Error(reply.code);
-      protocol.wsSend = false;
+  // send delivers a message: over the WebSocket (the SDK's outbox: kept
+  // across disconnects, retried with its client_msg_id) if the server has
+  // the action, else POST /v1/messages. It resolves with the stored message.
+  async send(target, text, attachments) {
+    const clientMsgID = TokenIM.newClientMsgId();
+    const body = attachments && attachments.length ? { text: text || undefined, attachments } : { text };
+    if (protocol.wsSend) {
+      try {
+        return await client.send(target, body, { clientMsgId: clientMsgID });
+      } catch (e) {
+        if (e.code !== "unknown_action") throw codeOf(e);
+        protocol.wsSend = false;
+      }
     }
+    if (body.attachments) return rest.sendMessage({ ...target, ...body, client_msg_id: clientMsgID }).catch((e) => { throw codeOf(e); });
     return api.send(target, text, clientMsgID);
   },
 
   async read(conversationID, seq) {
     if (protocol.wsRead && state.connected) {
-      const reply = await socket.request({ action: "read", conversation_id: conversationID, seq });
-      if (reply.type === "ack") return;
-      if (reply.code !== "unknown_action") throw new Error(reply.code);
-      protocol.wsRead = false;
+      try { await client.read(conversationID, seq); return; } catch (e) {
+        if (e.code !== "unknown_action") throw codeOf(e);
+        protocol.wsRead = false;
+      }
     }
     await api.read(conversationID, seq);
   },
 
-  async typing(conversationID) {
-    if (!protocol.wsTyping || !state.connected) return;
-    const reply = await socket.request({ action: "typing", conversation_id: conversationID, state: "start" });
-    if (reply.type === "error" && reply.code === "unknown_action") protocol.wsTyping = false;
+  // react toggles the caller's emoji on a message; pin toggles a pin
+  // (WebSocket actions react and pin, docs/websocket.md). Both resolve with
+  // the ack's result.
+  async react(conversationID, seq, emoji, remove) {
+    try { return await client.request("react", { conversation_id: conversationID, seq, emoji, remove }); } catch (e) { throw codeOf(e); }
   },
 
-  // onFrame handles server pushes (docs/websocket.md, "Events"); replies
-  // to the page's own frames (ack, pong, error) go to socket.request.
+  async pin(conversationID, seq, unpin) {
+    try { return await client.request("pin", { conversation_id: conversationID, seq, unpin }); } catch (e) { throw codeOf(e); }
+  },
+
+  async typing(conversationID) {
+    if (!protocol.wsTyping || !state.connected) return;
+    try { await client.typing(conversationID, "start"); } catch (e) { if (e.code === "unknown_action") protocol.wsTyping = false; }
+  },
+
+  // onFrame handles the server's events other than new messages (the
+  // SDK's "message" event carries those, edit and recall event messages
+  // included, which applyEvent applies).
   onFrame(frame) {
     switch (frame.type) {
-      case "message.created":
-        if (frame.message) { state.pushes++; onMessage(frame.message, true); }
-        break;
       case "message.recalled": case "message.edited":
-        // message is the original as changed; event_message is the
-        // recall/edit event that took the conversation's next seq.
+        // message is the original as changed (its event message came
+        // through the "message" event just before).
         if (frame.message) onMessage(frame.message, false);
-        if (frame.event_message) onMessage(frame.event_message, true);
+        break;
+      case "message.reaction":
+        // Counts for everyone; my own reactions only from my own acks.
+        if (frame.message) onReactions(frame.message, frame.actor === state.me ? null : undefined);
+        break;
+      case "message.pinned": case "message.unpinned":
+        refreshConversations(); // the conversation carries its pins
         break;
       case "typing":
         if (frame.actor !== state.me) {
@@ -194,6 +259,16 @@ function applyEvent(msgs, m) {
   if (m.kind === "edit" && !target.recalled) { target.text = m.text; target.edited_at = m.created_at; }
 }
 
+// onReactions takes a message's new counts (and, from my own ack, my
+// reactions) into the copy the page holds.
+function onReactions(m, mine) {
+  const copy = state.messages.get(m.conversation_id)?.get(m.seq);
+  if (!copy) return;
+  copy.reactions = m.reactions;
+  if (mine !== undefined && mine !== null) copy.my_reactions = mine;
+  render();
+}
+
 function previewOf(lm) {
   const who = lm.sender_id || "system";
   if (lm.kind === "recall") return `${who} recalled a message`;
@@ -215,6 +290,9 @@ async function refreshConversations() {
   try {
     const page = await api.conversations();
     state.conversations = page.conversations || [];
+    // What the page shows starts at the list (history loads by REST): the
+    // SDK syncs from there, not from seq 0, for conversations it has not seen.
+    for (const c of state.conversations) if (client && client.lastSeq(c.conversation_id) === 0) client.seed(c.conversation_id, c.last_seq || 0);
     if (state.pendingPeer) {
       const c = state.conversations.find((c) => c.kind === "dm" && c.peer_id === state.pendingPeer);
       if (c) { state.pendingPeer = ""; openConversation(c.conversation_id); return; }
@@ -286,8 +364,10 @@ function render() {
   }
   const c = state.conversations.find((c) => c.conversation_id === state.current);
   $("conv-title").textContent = c ? title(c) : state.pendingPeer ? "@" + state.pendingPeer : "Select a conversation";
+  $("moderation").hidden = !(c && c.kind === "dm");
   const enabled = Boolean(c || state.pendingPeer);
   $("text").disabled = !enabled;
+  $("file").disabled = !enabled;
   $("send").disabled = !enabled;
   const ol = $("messages");
   ol.replaceChildren();
@@ -301,10 +381,27 @@ function render() {
     const meta = document.createElement("div");
     meta.className = "meta";
     meta.textContent = `${m.sender_id || "system"} · #${m.seq}` + (m.edited_at ? " · edited" : "");
+    if (m.reply_preview) {
+      const q = document.createElement("div");
+      q.className = "quote";
+      q.dataset.testid = "quote";
+      const rp = m.reply_preview;
+      q.textContent = `↪ ${rp.sender_id || "system"}: ` + (rp.recalled ? "(recalled)" : rp.preview || (rp.payload_type ? `[${rp.payload_type}]` : ""));
+      li.append(q);
+    }
     const body = document.createElement("div");
     body.className = "body";
     body.textContent = m.recalled ? "(recalled)" : m.text || (m.payload ? JSON.stringify(m.payload) : "");
     li.append(meta, body);
+    for (const a of m.recalled ? [] : m.attachments || []) li.append(attachmentView(m.conversation_id, a));
+    if (m.reactions && m.reactions.length && !m.recalled) {
+      const r = document.createElement("div");
+      r.className = "reactions";
+      r.dataset.testid = "reactions";
+      r.textContent = m.reactions.map((x) => `${x.emoji} ${x.count}`).join("  ");
+      li.append(r);
+    }
+    if (!m.recalled && c) li.append(messageActions(c, m));
     ol.append(li);
     if (m.sender_id === state.me) lastMine = { li, m };
   }
@@ -317,7 +414,48 @@ function render() {
     lastMine.li.append(r);
   }
   ol.scrollTop = ol.scrollHeight;
+  const pins = $("pinned");
+  pins.textContent = c && c.pinned && c.pinned.length ? "📌 pinned: " + c.pinned.map((p) => "#" + p.seq).join(", ") : "";
+  $("replying").hidden = !state.replyTo;
+  $("replying-text").textContent = state.replyTo ? `replying to #${state.replyTo.seq}: ${(state.replyTo.text || "").slice(0, 40)}` : "";
   renderTyping();
+}
+
+// attachmentView shows an image attachment inline (others as a link),
+// from its presigned GET.
+function attachmentView(conversationID, a) {
+  const image = a.content_type.startsWith("image/");
+  const el = document.createElement(image ? "img" : "a");
+  el.className = "attachment";
+  el.dataset.testid = "attachment";
+  el.dataset.upload = a.upload_id;
+  if (image) { el.alt = a.name; if (a.width) { el.width = a.width; el.height = a.height; } } else { el.textContent = "📎 " + a.name; }
+  api.attachmentURL(conversationID, a.upload_id).then((url) => { if (image) el.src = url; else el.href = url; })
+    .catch((e) => showError("attachment: " + e.message));
+  return el;
+}
+
+// messageActions are a message's buttons: reply, 👍 (toggle), pin (toggle).
+function messageActions(c, m) {
+  const bar = document.createElement("span");
+  bar.className = "actions";
+  const button = (label, testid, onclick) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = label; b.dataset.testid = testid; b.onclick = onclick;
+    bar.append(b);
+  };
+  button("reply", "reply", () => { state.replyTo = m; render(); $("text").focus(); });
+  const liked = (m.my_reactions || []).includes("👍");
+  button(liked ? "👍 undo" : "👍", "react", async () => {
+    try { const res = await protocol.react(c.conversation_id, m.seq, "👍", liked); onReactions(res, res.my_reactions || []); }
+    catch (e) { showError("react: " + e.message); }
+  });
+  const pinned = (c.pinned || []).some((p) => p.seq === m.seq);
+  button(pinned ? "unpin" : "pin", "pin", async () => {
+    try { const res = await protocol.pin(c.conversation_id, m.seq, pinned); c.pinned = res.pinned; render(); }
+    catch (e) { showError("pin: " + e.message); }
+  });
+  return bar;
 }
 
 function renderTyping() {
@@ -334,12 +472,17 @@ let lastTyping = 0;
 $("composer").onsubmit = async (ev) => {
   ev.preventDefault();
   const text = $("text").value.trim();
-  if (!text) return;
+  const file = $("file").files[0];
+  if (!text && !file) return;
   const target = state.current ? { conversation_id: state.current } : { to_user: state.pendingPeer };
+  if (state.replyTo && state.current) target.reply_to = state.replyTo.seq;
+  state.replyTo = null;
   $("text").value = "";
   lastTyping = 0; // the next keystroke starts a new typing indicator
   try {
-    const m = await protocol.send(target, text);
+    const attachments = file ? [await api.upload(state.current || dmID(state.me, state.pendingPeer), file)] : [];
+    $("file").value = "";
+    const m = await protocol.send(target, text, attachments);
     if (m && m.conversation_id) {
       if (!state.conversations.some((c) => c.conversation_id === m.conversation_id)) {
         await refreshConversations();
@@ -365,6 +508,21 @@ $("dm-form").onsubmit = (ev) => {
   render();
 };
 $("ping").onclick = () => protocol.ping();
+
+// Moderation buttons act on the open DM's peer.
+function currentPeer() {
+  const c = state.conversations.find((c) => c.conversation_id === state.current);
+  return c && c.kind === "dm" ? c.peer_id : "";
+}
+async function moderate(what, f) {
+  const peer = currentPeer();
+  if (!peer) return;
+  try { await f(peer); showError(`${what} ${peer}: done`); } catch (e) { showError(`${what}: ${e.message}`); }
+}
+$("block").onclick = () => moderate("block", api.block);
+$("unblock").onclick = () => moderate("unblock", api.unblock);
+$("ban").onclick = () => moderate("ban", (peer) => api.ban(peer, "banned from the demo"));
+$("replying-cancel").onclick = () => { state.replyTo = null; render(); };
 document.addEventListener("visibilitychange", () => { if (state.current && document.visibilityState === "visible") markRead(state.current); });
 
 // ----------------------------------------------------------------- start
@@ -378,6 +536,7 @@ function start(userID, token) {
   $("login").hidden = true;
   $("app").hidden = false;
   document.title = userID + " · TokenIM demo";
+  rest = new TokenIM.RestClient({ baseUrl: state.restURL, token });
   socket.connect();
 }
 

@@ -142,12 +142,18 @@ func (p *Pool) PIDs() []int {
 // Invoke runs one invocation and returns the function's response payload,
 // or an *Error. ctx bounds only the wait for a free sandbox: once running,
 // an invocation ends by itself or by the function's timeout, as on Lambda.
+// A free sandbox is always taken, so a ctx already done means "throttle at
+// once if the function is at its concurrency", as Lambda does.
 func (p *Pool) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	reqID := newUUID()
 	select {
 	case p.slot <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &Error{Kind: Throttled, RequestID: reqID, Type: "TooManyRequestsException", Message: "no free sandbox: " + ctx.Err().Error()}
+	default:
+		select {
+		case p.slot <- struct{}{}:
+		case <-ctx.Done():
+			return nil, &Error{Kind: Throttled, RequestID: reqID, Type: "TooManyRequestsException", Message: "no free sandbox: " + ctx.Err().Error()}
+		}
 	}
 	defer func() { <-p.slot }()
 	// A sandbox that exited while idle (after a panic) is replaced; retry
@@ -240,7 +246,7 @@ func (p *Pool) drop(sb *sandbox) {
 // run hands one invocation to sb. retry is true when sb turned out to be
 // dead before it took the invocation (nothing ran).
 func (p *Pool) run(sb *sandbox, reqID string, payload []byte) (out []byte, err error, retry bool) {
-	inv := &invocation{id: reqID, payload: payload, deadline: time.Now().Add(p.cfg.Timeout), done: make(chan result, 1)}
+	inv := &invocation{id: reqID, payload: payload, timeout: p.cfg.Timeout, started: make(chan struct{}), done: make(chan result, 1)}
 	initWait := time.NewTimer(initTimeout)
 	defer initWait.Stop()
 	select {
@@ -255,6 +261,7 @@ func (p *Pool) run(sb *sandbox, reqID string, payload []byte) (out []byte, err e
 		p.drop(sb)
 		return nil, &Error{Kind: Init, RequestID: reqID, Type: "Runtime.InitTimeout", Message: "init did not finish within 10s"}, false
 	}
+	<-inv.started // the sandbox set the deadline when it took the invocation
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
 	select {

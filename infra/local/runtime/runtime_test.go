@@ -157,6 +157,21 @@ func TestInitFailure(t *testing.T) {
 	}
 }
 
+// TestSlowInitIsNotTheInvocationsTime: init that takes longer than the
+// function's timeout (but less than Lambda's 10 s init budget) does not
+// time the first invocation out: its deadline starts when the sandbox
+// takes it, as on Lambda.
+func TestSlowInitIsNotTheInvocationsTime(t *testing.T) {
+	p, _ := newPool(t, func(c *Config) { c.Env = append(c.Env, "FN_INIT_SLEEP_MS=2500") }) // timeout 2 s
+	start := time.Now()
+	if _, err := invoke(t, p, map[string]any{}); err != nil {
+		t.Fatalf("first invocation after a 2.5 s init: %v", err)
+	}
+	if d := time.Since(start); d < 2500*time.Millisecond {
+		t.Fatalf("answered after %s: the slow init did not run", d)
+	}
+}
+
 func TestConcurrencyCap(t *testing.T) {
 	p, _ := newPool(t, func(c *Config) { c.MaxConcurrency = 3 })
 	var wg sync.WaitGroup
@@ -217,5 +232,52 @@ func TestReapIdle(t *testing.T) {
 	}
 	if _, err := invoke(t, p, map[string]any{"mode": "echo"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestInvokeAtOnce: a context already done means "do not wait": a free
+// sandbox is still used, and a function at its concurrency is throttled
+// at once (Lambda's synchronous throttle, which the WebSocket gateway
+// relies on).
+func TestInvokeAtOnce(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name string
+		busy int // invocations holding sandboxes first
+		want ErrorKind
+	}{
+		{"free sandbox runs", 0, ""},
+		{"one of two busy runs", 1, ""},
+		{"all busy is throttled", 2, Throttled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _ := newPool(t, func(c *Config) { c.MaxConcurrency = 2 })
+			var hold sync.WaitGroup
+			for i := 0; i < tc.busy; i++ {
+				hold.Go(func() { invoke(t, p, map[string]any{"mode": "sleep", "sleep_ms": 1500}) })
+			}
+			defer hold.Wait()
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				if _, busy, _ := p.Stats(); busy >= tc.busy {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			// Several tries: before the fix a free slot and a done context
+			// raced, so a free sandbox was refused about half the time.
+			for i := 0; i < 10; i++ {
+				start := time.Now()
+				_, err := p.Invoke(done, []byte(`{}`))
+				if KindOf(err) != tc.want {
+					t.Fatalf("try %d: err = %v, want kind %q", i, err, tc.want)
+				}
+				if d := time.Since(start); tc.want == Throttled && d > 200*time.Millisecond {
+					t.Fatalf("throttled after %v, want at once", d)
+				}
+			}
+		})
 	}
 }

@@ -21,9 +21,14 @@ import (
 )
 
 type invocation struct {
-	id       string
-	payload  []byte
+	id      string
+	payload []byte
+	timeout time.Duration
+	// deadline is set by the sandbox when it takes the invocation (after
+	// init, as on Lambda, where init has its own budget); started is
+	// closed then.
 	deadline time.Time
+	started  chan struct{}
 	done     chan result
 }
 
@@ -124,6 +129,8 @@ func (sb *sandbox) next(w http.ResponseWriter, r *http.Request) {
 	sb.mu.Unlock()
 	select {
 	case inv := <-sb.invokes:
+		inv.deadline = time.Now().Add(inv.timeout)
+		close(inv.started)
 		sb.mu.Lock()
 		sb.current = inv
 		sb.mu.Unlock()

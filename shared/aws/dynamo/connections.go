@@ -70,6 +70,27 @@ func (db *Connections) DeleteConnection(ctx context.Context, userID, connID stri
 	if _, err := db.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &db.t.Connections, Key: key(pk, sk)}); err != nil {
 		return wrap("delete connection", err)
 	}
+	return db.removePresence(ctx, userID, connID, at)
+}
+
+// DeleteStaleConnection deletes the record only if it connected before
+// connectedBefore (a conditional DeleteItem, 1 WCU either way), then its
+// presence entry.
+func (db *Connections) DeleteStaleConnection(ctx context.Context, userID, connID string, connectedBefore, at time.Time) (bool, error) {
+	pk, sk := connKey(userID, connID)
+	_, err := db.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &db.t.Connections, Key: key(pk, sk),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR connected_at < :before"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":before": num(connectedBefore.UnixMilli())}})
+	if IsConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("delete stale connection", err)
+	}
+	return true, db.removePresence(ctx, userID, connID, at)
+}
+
+func (db *Connections) removePresence(ctx context.Context, userID, connID string, at time.Time) error {
 	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Connections, Key: presenceKey(userID),
 		// Never create a presence item for a user who has none.
 		ConditionExpression:      aws.String("attribute_exists(pk)"),

@@ -36,43 +36,48 @@ func convKey(id chat.ConversationID) map[string]types.AttributeValue {
 }
 
 type convMetaItem struct {
-	PK          string `dynamodbav:"pk"`
-	SK          string `dynamodbav:"sk"`
-	Kind        string `dynamodbav:"kind"`
-	A           string `dynamodbav:"a,omitempty"`
-	B           string `dynamodbav:"b,omitempty"`
-	GroupID     string `dynamodbav:"group_id,omitempty"`
-	LastSeq     int64  `dynamodbav:"last_seq"`
-	LastMsgID   string `dynamodbav:"last_msg_id,omitempty"`
-	LastAt      int64  `dynamodbav:"last_at"`
-	LastSender  string `dynamodbav:"last_sender,omitempty"`
-	LastPreview string `dynamodbav:"last_preview,omitempty"`
-	LastKind    string `dynamodbav:"last_kind,omitempty"` // absent: a message
-	LastN       int64  `dynamodbav:"last_n,omitempty"`    // the last message's count
-	Closed      bool   `dynamodbav:"closed,omitempty"`
-	CreatedAt   int64  `dynamodbav:"created_at"`
+	PK          string  `dynamodbav:"pk"`
+	SK          string  `dynamodbav:"sk"`
+	Kind        string  `dynamodbav:"kind"`
+	A           string  `dynamodbav:"a,omitempty"`
+	B           string  `dynamodbav:"b,omitempty"`
+	GroupID     string  `dynamodbav:"group_id,omitempty"`
+	LastSeq     int64   `dynamodbav:"last_seq"`
+	LastMsgID   string  `dynamodbav:"last_msg_id,omitempty"`
+	LastAt      int64   `dynamodbav:"last_at"`
+	LastSender  string  `dynamodbav:"last_sender,omitempty"`
+	LastPreview string  `dynamodbav:"last_preview,omitempty"`
+	LastKind    string  `dynamodbav:"last_kind,omitempty"` // absent: a message
+	LastN       int64   `dynamodbav:"last_n,omitempty"`    // the last message's count
+	Closed      bool    `dynamodbav:"closed,omitempty"`
+	MutedAll    bool    `dynamodbav:"muted_all,omitempty"` // a group's head: the group-wide mute
+	CreatedAt   int64   `dynamodbav:"created_at"`
+	MentionAll  []int64 `dynamodbav:"mall,numberset,omitempty"` // mentions.go
 }
 
 func (it convMetaItem) meta() chat.ConvMeta {
 	return chat.ConvMeta{ID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Kind: it.Kind, A: it.A, B: it.B, GroupID: it.GroupID,
 		LastSeq: it.LastSeq, LastMsgID: it.LastMsgID, LastAt: fromMS(it.LastAt), LastSender: it.LastSender,
-		LastPreview: it.LastPreview, LastKind: kindOf(it.LastKind), LastCount: it.LastN, Closed: it.Closed, CreatedAt: fromMS(it.CreatedAt)}
+		LastPreview: it.LastPreview, LastKind: kindOf(it.LastKind), LastCount: it.LastN, Closed: it.Closed, MutedAll: it.MutedAll, CreatedAt: fromMS(it.CreatedAt),
+		MentionAll: sortedSeqs(it.MentionAll)}
 }
 
 type entryItem struct {
-	PK       string `dynamodbav:"pk"`
-	SK       string `dynamodbav:"sk"`
-	Kind     string `dynamodbav:"kind"`
-	Peer     string `dynamodbav:"peer,omitempty"`
-	GroupID  string `dynamodbav:"group_id,omitempty"`
-	ReadSeq  int64  `dynamodbav:"read_seq"`
-	ReadN    int64  `dynamodbav:"read_n,omitempty"` // the count at read_seq
-	JoinedAt int64  `dynamodbav:"joined_at"`
+	PK       string  `dynamodbav:"pk"`
+	SK       string  `dynamodbav:"sk"`
+	Kind     string  `dynamodbav:"kind"`
+	Peer     string  `dynamodbav:"peer,omitempty"`
+	GroupID  string  `dynamodbav:"group_id,omitempty"`
+	ReadSeq  int64   `dynamodbav:"read_seq"`
+	ReadN    int64   `dynamodbav:"read_n,omitempty"` // the count at read_seq
+	JoinedAt int64   `dynamodbav:"joined_at"`
+	Mentions []int64 `dynamodbav:"ment,numberset,omitempty"` // mentions.go
 }
 
 func (it entryItem) entry() chat.Entry {
 	return chat.Entry{UserID: strings.TrimPrefix(it.PK, "U#"), ConversationID: chat.ConversationID(strings.TrimPrefix(it.SK, "C#")),
-		Kind: it.Kind, Peer: it.Peer, GroupID: it.GroupID, ReadSeq: it.ReadSeq, ReadCount: it.ReadN, JoinedAt: fromMS(it.JoinedAt)}
+		Kind: it.Kind, Peer: it.Peer, GroupID: it.GroupID, ReadSeq: it.ReadSeq, ReadCount: it.ReadN, JoinedAt: fromMS(it.JoinedAt),
+		Mentions: sortedSeqs(it.Mentions)}
 }
 
 func decodeMeta(m map[string]types.AttributeValue) (chat.ConvMeta, error) {
@@ -80,7 +85,9 @@ func decodeMeta(m map[string]types.AttributeValue) (chat.ConvMeta, error) {
 	if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 		return chat.ConvMeta{}, wrap("decode conversation", err)
 	}
-	return it.meta(), nil
+	meta := it.meta()
+	meta.Pins = pinsOf(m)
+	return meta, nil
 }
 
 func decodeEntry(m map[string]types.AttributeValue) (chat.Entry, error) {
@@ -259,5 +266,9 @@ func (db *Messages) MarkRead(ctx context.Context, uid string, conv chat.Conversa
 	if err != nil {
 		return chat.Entry{}, wrap("mark read", err)
 	}
-	return decodeEntry(out.Attributes)
+	e, err := decodeEntry(out.Attributes)
+	if err != nil {
+		return chat.Entry{}, err
+	}
+	return db.pruneMentions(ctx, e)
 }

@@ -10,5 +10,5 @@ import (
 
 func TestCredentialsContract(t *testing.T) {
 	testenv.NeedAWS(t) // the memory twin runs in shared/memstore
-	storetest.CredentialStore(t, func(t *testing.T) auth.CredentialStore { return contractDB(t).Credentials })
+	storetest.CredentialStore(t, func(t *testing.T) auth.CredentialDirectory { return contractDB(t).Credentials })
 }

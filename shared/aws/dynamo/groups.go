@@ -49,13 +49,16 @@ type groupItem struct {
 	UpdatedAt   int64             `dynamodbav:"updated_at"`
 	Dissolved   bool              `dynamodbav:"dissolved,omitempty"`
 	IdemKey     string            `dynamodbav:"idem_key,omitempty"`
+	MutedAll    bool              `dynamodbav:"muted_all,omitempty"`
+	Incomplete  bool              `dynamodbav:"incomplete,omitempty"`
 }
 
 func (it groupItem) group() chat.Group {
 	gid := strings.TrimPrefix(it.PK, "G#")
 	return chat.Group{GroupID: gid, Name: it.Name, AvatarURL: it.AvatarURL, Metadata: it.Metadata, OwnerID: it.Owner,
 		MemberCount: it.MemberCount, ConversationID: chat.GroupConversationID(gid), CreatedAt: fromMS(it.CreatedAt),
-		UpdatedAt: fromMS(it.UpdatedAt), Dissolved: it.Dissolved, IdempotencyKey: it.IdemKey}
+		UpdatedAt: fromMS(it.UpdatedAt), Dissolved: it.Dissolved, IdempotencyKey: it.IdemKey, MutedAll: it.MutedAll,
+		Incomplete: it.Incomplete}
 }
 
 type memberItem struct {
@@ -118,8 +121,10 @@ func (db *base) memberWrites(gid string, m chat.Member, read chat.ReadMark) ([]t
 // CreateGroup writes the group's head, its conversation head and its
 // members. The head and the first members (up to 48, the owner first) go in
 // one transaction, so a group never exists without its owner; further
-// members follow in transactions of 49 through AddMembers. An existing
-// group id gives group_exists and the existing group.
+// members follow in transactions of 49 through AddMembers, and the head is
+// marked incomplete until the last of them lands (one more write, only for
+// groups created with more than 48 members). An existing group id gives
+// group_exists and the existing group.
 func (db *Groups) CreateGroup(ctx context.Context, g chat.Group, members []chat.Member) (*chat.Group, error) {
 	gi, err := attributevalue.MarshalMap(groupItem{PK: groupPK(g.GroupID), SK: groupSK, Name: g.Name, AvatarURL: g.AvatarURL,
 		Metadata: g.Metadata, Owner: g.OwnerID, CreatedAt: g.CreatedAt.UnixMilli(), UpdatedAt: g.UpdatedAt.UnixMilli(),
@@ -132,6 +137,10 @@ func (db *Groups) CreateGroup(ctx context.Context, g chat.Group, members []chat.
 		first = members[:n]
 	}
 	gi["member_count"] = num(int64(len(first)))
+	rest := members[len(first):]
+	if len(rest) > 0 {
+		gi["incomplete"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	ci, err := attributevalue.MarshalMap(convMetaItem{PK: convPK(g.ConversationID), SK: convMetaSK, Kind: chat.KindGroup,
 		GroupID: g.GroupID, CreatedAt: g.CreatedAt.UnixMilli(), LastAt: g.CreatedAt.UnixMilli()})
 	if err != nil {
@@ -167,10 +176,26 @@ func (db *Groups) CreateGroup(ctx context.Context, g chat.Group, members []chat.
 	if err != nil {
 		return nil, wrap("create group", err)
 	}
-	if rest := members[len(first):]; len(rest) > 0 {
-		return nil, db.AddMembers(ctx, g.GroupID, rest, 0, chat.ReadMark{})
+	if len(rest) > 0 {
+		if err := db.AddMembers(ctx, g.GroupID, rest, 0, chat.ReadMark{}); err != nil {
+			return nil, err
+		}
+		return nil, db.FinishGroupCreate(ctx, g.GroupID)
 	}
 	return nil, nil
+}
+
+// FinishGroupCreate removes the head's incomplete mark; 1 WCU.
+func (db *Groups) FinishGroupCreate(ctx context.Context, gid string) error {
+	_, err := db.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK),
+		UpdateExpression: aws.String("REMOVE incomplete"), ConditionExpression: aws.String("attribute_exists(pk)")})
+	if IsConditionFailed(err) {
+		return apierror.New(apierror.NotFound, "Group %q not found.", gid)
+	}
+	if err != nil {
+		return wrap("finish group create", err)
+	}
+	return nil
 }
 
 // cancelReasons returns the per-item reasons of a cancelled transaction
@@ -396,6 +421,9 @@ func (db *Groups) UpdateGroup(ctx context.Context, gid string, p chat.GroupPatch
 	if err := upd.metadata(p.Metadata); err != nil {
 		return chat.Group{}, err
 	}
+	if p.MutedAll != nil {
+		return db.updateGroupMute(ctx, gid, upd, *p.MutedAll)
+	}
 	in := &dynamodb.UpdateItemInput{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK), UpdateExpression: upd.expression(),
 		ConditionExpression:      aws.String("attribute_exists(pk) AND attribute_not_exists(dissolved)"),
 		ExpressionAttributeNames: upd.names, ExpressionAttributeValues: upd.vals, ReturnValues: types.ReturnValueAllNew}
@@ -407,6 +435,40 @@ func (db *Groups) UpdateGroup(ctx context.Context, gid string, p chat.GroupPatch
 		return chat.Group{}, wrap("update group", err)
 	}
 	return decodeGroup(out.Attributes)
+}
+
+// updateGroupMute applies a patch that sets the group-wide mute: the
+// group item and its conversation's head (which the send path reads)
+// change in one transaction (4 WCU), then the group is read back (a
+// transaction returns no item): no send sees one without the other.
+func (db *Groups) updateGroupMute(ctx context.Context, gid string, upd *profileUpdate, muted bool) (chat.Group, error) {
+	upd.set = append(upd.set, "muted_all = :muted_all")
+	upd.vals[":muted_all"] = &types.AttributeValueMemberBOOL{Value: muted}
+	names := upd.names
+	if len(names) == 0 {
+		names = nil // DynamoDB refuses an empty map
+	}
+	_, err := db.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &db.t.Groups, Key: key(groupPK(gid), groupSK), UpdateExpression: upd.expression(),
+			ConditionExpression:      aws.String("attribute_exists(pk) AND attribute_not_exists(dissolved)"),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: upd.vals}},
+		{Update: &types.Update{TableName: &db.t.Messages, Key: key(convPK(chat.GroupConversationID(gid)), convMetaSK), UpdateExpression: aws.String("SET muted_all = :m"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":m": &types.AttributeValueMemberBOOL{Value: muted}}}},
+	}})
+	if cancelReasons(err) != nil {
+		return chat.Group{}, apierror.New(apierror.NotFound, "Group %q was not found.", gid)
+	}
+	if err != nil {
+		return chat.Group{}, wrap("update group mute", err)
+	}
+	g, err := db.GetGroup(ctx, gid)
+	if err != nil {
+		return chat.Group{}, err
+	}
+	if g == nil {
+		return chat.Group{}, apierror.New(apierror.NotFound, "Group %q was not found.", gid)
+	}
+	return *g, nil
 }
 
 // DissolveGroup marks the group head dissolved (a tombstone: the id is

@@ -21,6 +21,8 @@ import (
 //	message  pk "C#<conversation_id>"  sk "MSG#<seq, 12 digits>"
 //	claim    pk "C#<conversation_id>"  sk "CMID#<sender>#<client_msg_id>"
 //	         or "CMID#~recall#<seq>", "CMID#~edit#<seq>#..." (event messages)
+//	thread   pk "C#<conversation_id>"  sk "THR#<root seq, 12>#<reply seq, 12>"
+//	         (threads.go: a thread's index, which its root's summary counts)
 //
 // Recall and edit event messages are message items with kind and ref; a
 // plain message stores no kind, so messages written before kinds existed
@@ -57,6 +59,42 @@ type msgItem struct {
 	RecallSeq  int64  `dynamodbav:"recall_seq,omitempty"`
 	N          int64  `dynamodbav:"n,omitempty"` // chat.Message.Count
 	FP         string `dynamodbav:"fp,omitempty"`
+	ReplyTo    int64  `dynamodbav:"rto,omitempty"`
+	ThreadRoot int64  `dynamodbav:"troot,omitempty"`
+	// A thread root's summary (threads.go, RecordThreadReply).
+	ThreadN    int64    `dynamodbav:"thread_n,omitempty"`
+	ThreadLast int64    `dynamodbav:"thread_last,omitempty"`
+	ThreadAt   int64    `dynamodbav:"thread_at,omitempty"`
+	Mentions   []string `dynamodbav:"mn,omitempty"`
+	// Attachments as sent (removed by a recall, like the text).
+	Att []attItem `dynamodbav:"att,omitempty"`
+}
+
+// attItem is a stored chat.Attachment, with short attribute names.
+type attItem struct {
+	UploadID    string  `dynamodbav:"u"`
+	Name        string  `dynamodbav:"n"`
+	ContentType string  `dynamodbav:"t"`
+	Size        int64   `dynamodbav:"s"`
+	Width       int     `dynamodbav:"w,omitempty"`
+	Height      int     `dynamodbav:"h,omitempty"`
+	Duration    float64 `dynamodbav:"d,omitempty"`
+}
+
+func toAttItems(as []chat.Attachment) []attItem {
+	var out []attItem
+	for _, a := range as {
+		out = append(out, attItem(a))
+	}
+	return out
+}
+
+func fromAttItems(is []attItem) []chat.Attachment {
+	var out []chat.Attachment
+	for _, a := range is {
+		out = append(out, chat.Attachment(a))
+	}
+	return out
 }
 
 // kindOf reads a stored kind: absent means a message.
@@ -69,7 +107,8 @@ func kindOf(k string) string {
 
 func toMsgItem(m chat.Message) msgItem {
 	it := msgItem{PK: convPK(m.ConversationID), SK: msgSK(m.Seq), ID: m.MessageID, Seq: m.Seq, CMID: m.ClientMsgID,
-		SenderType: m.SenderType, Sender: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt.UnixMilli(), FP: m.Fingerprint, Ref: m.RefSeq, N: m.Count}
+		SenderType: m.SenderType, Sender: m.SenderID, Text: m.Text, CreatedAt: m.CreatedAt.UnixMilli(), FP: m.Fingerprint, Ref: m.RefSeq, N: m.Count,
+		ReplyTo: m.ReplyTo, ThreadRoot: m.ThreadRoot, Mentions: m.Mentions, Att: toAttItems(m.Attachments)}
 	if m.Kind != chat.KindMessage {
 		it.Kind = m.Kind
 	}
@@ -82,7 +121,11 @@ func toMsgItem(m chat.Message) msgItem {
 func (it msgItem) message() chat.Message {
 	m := chat.Message{ConversationID: chat.ConversationID(strings.TrimPrefix(it.PK, "C#")), Seq: it.Seq, MessageID: it.ID,
 		ClientMsgID: it.CMID, SenderType: it.SenderType, SenderID: it.Sender, Text: it.Text, CreatedAt: fromMS(it.CreatedAt),
-		RecalledBy: it.RecalledBy, Fingerprint: it.FP, Kind: kindOf(it.Kind), RefSeq: it.Ref, EditSeq: it.EditSeq, RecallSeq: it.RecallSeq, Count: it.N}
+		RecalledBy: it.RecalledBy, Fingerprint: it.FP, Kind: kindOf(it.Kind), RefSeq: it.Ref, EditSeq: it.EditSeq, RecallSeq: it.RecallSeq, Count: it.N,
+		ReplyTo: it.ReplyTo, ThreadRoot: it.ThreadRoot, Mentions: it.Mentions, Attachments: fromAttItems(it.Att)}
+	if it.ThreadN > 0 {
+		m.Thread = &chat.Thread{ReplyCount: it.ThreadN, LastReplySeq: it.ThreadLast, LastReplyAt: fromMS(it.ThreadAt)}
+	}
 	if it.PType != "" {
 		m.Payload = &chat.Payload{Type: it.PType}
 		if it.PData != "" {
@@ -105,7 +148,9 @@ func decodeMessage(m map[string]types.AttributeValue) (chat.Message, error) {
 	if err := attributevalue.UnmarshalMap(m, &it); err != nil {
 		return chat.Message{}, wrap("decode message", err)
 	}
-	return it.message(), nil
+	msg := it.message()
+	reactionsOf(m, &msg)
+	return msg, nil
 }
 
 type claimItem struct {
@@ -139,6 +184,10 @@ func (db *Messages) ClaimClientMsgID(ctx context.Context, c chat.Claim) (*chat.C
 	_, err = db.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &db.t.Messages, Item: item,
 		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	// No ownWrite here: a claim whose answer was lost reads back as an
+	// existing claim, and the send then takes it over (chat.Service.put),
+	// which stores the message if nobody has; PutMessage's write token
+	// decides which of several such sends created it.
 	if IsConditionFailed(err) {
 		if old := conditionOld(err); old != nil {
 			return decodeClaim(old)
@@ -178,9 +227,13 @@ func (db *Messages) PutMessage(ctx context.Context, m chat.Message) (*chat.Messa
 	if err != nil {
 		return nil, wrap("marshal message", err)
 	}
+	withWriteToken(item)
 	_, err = db.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &db.t.Messages, Item: item,
 		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+	if IsConditionFailed(err) && ownWrite(err, item) {
+		return nil, nil // an applied attempt, retried by the SDK
+	}
 	if IsConditionFailed(err) {
 		old := conditionOld(err)
 		if old == nil {
@@ -341,9 +394,9 @@ func (db *Messages) ChangeMessage(ctx context.Context, ch chat.MessageChange) (c
 	vals := map[string]types.AttributeValue{":at": num(ch.At.UnixMilli()), ":e": num(ch.EventSeq)}
 	var expr string
 	if ch.Recall {
-		expr = "SET recalled_at = :at, recall_seq = :e REMOVE #t, ptype, pdata, edited_at, edit_seq"
+		expr = "SET recalled_at = :at, recall_seq = :e REMOVE #t, ptype, pdata, edited_at, edit_seq, mn, att"
 		if ch.By != "" {
-			expr = "SET recalled_at = :at, recall_seq = :e, recalled_by = :by REMOVE #t, ptype, pdata, edited_at, edit_seq"
+			expr = "SET recalled_at = :at, recall_seq = :e, recalled_by = :by REMOVE #t, ptype, pdata, edited_at, edit_seq, mn, att"
 			vals[":by"] = str(ch.By)
 		}
 	} else {
@@ -366,15 +419,7 @@ func (db *Messages) ChangeMessage(ctx context.Context, ch chat.MessageChange) (c
 		ExpressionAttributeNames: map[string]string{"#t": "text"}, ExpressionAttributeValues: vals,
 		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
 	if IsConditionFailed(err) {
-		old := conditionOld(err)
-		if old == nil {
-			return chat.Message{}, nil, chat.ErrConflict
-		}
-		o, derr := decodeMessage(old)
-		if derr != nil {
-			return chat.Message{}, nil, derr
-		}
-		return chat.Message{}, &o, chat.ErrConflict
+		return messageConflict(err)
 	}
 	if err != nil {
 		return chat.Message{}, nil, wrap("change message", err)
@@ -476,4 +521,18 @@ func (db *Messages) ImportMessages(ctx context.Context, ref chat.ConvRef, msgs [
 	}
 	last := msgs[len(msgs)-1]
 	return db.AdvanceConversation(ctx, ref, last, "")
+}
+
+// messageConflict answers a message update whose condition failed: the
+// message as it stands (nil if there is none) and chat.ErrConflict.
+func messageConflict(err error) (chat.Message, *chat.Message, error) {
+	old := conditionOld(err)
+	if old == nil {
+		return chat.Message{}, nil, chat.ErrConflict
+	}
+	o, derr := decodeMessage(old)
+	if derr != nil {
+		return chat.Message{}, nil, derr
+	}
+	return chat.Message{}, &o, chat.ErrConflict
 }

@@ -7,8 +7,10 @@
 package dynamo
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -65,3 +67,34 @@ func conditionOld(err error) map[string]types.AttributeValue {
 }
 
 func wrap(op string, err error) error { return fmt.Errorf("store: %s: %w", op, err) }
+
+// writeTokenAttr holds a random token set on every item written by a put
+// that may meet its own applied write (see ownWrite). It is never read
+// back into the domain; ~20 bytes per item.
+const writeTokenAttr = "wt"
+
+// withWriteToken marks item with a token unique to this put call. The
+// SDK's retries resend the same input, so they carry the same token;
+// any other writer - another send of the same client_msg_id taking over
+// a claim, another create of the same user - carries another.
+func withWriteToken(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	item[writeTokenAttr] = &types.AttributeValueMemberS{Value: rand.Text()[:16]}
+	return item
+}
+
+// ownWrite reports whether a conditional put that failed met the very item
+// it was writing: the SDK retried a call whose first attempt DynamoDB had
+// applied but whose answer was lost (a 5xx, a timeout or a broken
+// connection after the write), and the retry found that write. Such a put
+// succeeded. The item must carry withWriteToken's token: two writers can
+// build otherwise identical items (two sends of one client_msg_id, the
+// second taking over the first's claim, in the same millisecond), and
+// only the token tells them apart. An item with sets, which DynamoDB may
+// reorder, compares unequal, and the put then reports the conflict.
+func ownWrite(err error, item map[string]types.AttributeValue) bool {
+	if _, ok := item[writeTokenAttr]; !ok {
+		return false
+	}
+	old := conditionOld(err)
+	return old != nil && reflect.DeepEqual(old, item)
+}

@@ -91,12 +91,16 @@ func (db *Users) PutUserIfAbsent(ctx context.Context, u users.User) (*users.User
 	if err != nil {
 		return nil, wrap("marshal user", err)
 	}
+	withWriteToken(item)
 	_, err = db.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           &db.t.Users,
 		Item:                                item,
 		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	if IsConditionFailed(err) && ownWrite(err, item) {
+		return nil, nil // an applied attempt, retried by the SDK
+	}
 	if IsConditionFailed(err) {
 		var old *users.User
 		if m := conditionOld(err); m != nil {

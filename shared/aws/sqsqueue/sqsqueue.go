@@ -40,7 +40,7 @@ func (q *Queue) SendBatch(ctx context.Context, msgs []queue.Message) ([]queue.Re
 	entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
 	for i, m := range msgs {
 		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(m.Body),
-			DelaySeconds: int32(m.Delay.Seconds())}
+			DelaySeconds: int32(m.Delay.Seconds()), MessageGroupId: optional(m.Group), MessageDeduplicationId: optional(m.DedupID)}
 	}
 	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &q.url, Entries: entries})
 	if err != nil {
@@ -59,9 +59,18 @@ func (q *Queue) SendBatch(ctx context.Context, msgs []queue.Message) ([]queue.Re
 
 // Send makes one SendMessage.
 func (q *Queue) Send(ctx context.Context, m queue.Message) error {
-	in := &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: aws.String(m.Body), DelaySeconds: int32(m.Delay.Seconds())}
+	in := &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: aws.String(m.Body), DelaySeconds: int32(m.Delay.Seconds()),
+		MessageGroupId: optional(m.Group), MessageDeduplicationId: optional(m.DedupID)}
 	if _, err := q.client.SendMessage(ctx, in); err != nil {
 		return fmt.Errorf("sqsqueue: send: %w", err)
 	}
 	return nil
+}
+
+// optional is nil for "" (a standard queue refuses FIFO parameters).
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tokenim/tokenim/shared/aws/sqsqueue"
 	"github.com/tokenim/tokenim/shared/awsclient"
@@ -188,5 +189,123 @@ func TestSendBatchRefused(t *testing.T) {
 				t.Errorf("refused %+v, want %+v", refused, tc.wantRefused)
 			}
 		})
+	}
+}
+
+func TestQueueURL(t *testing.T) {
+	for _, tc := range []struct{ arn, want string }{
+		{"arn:aws:sqs:us-east-1:123456789012:tokenim-BatchQueue-1", "https://sqs.us-east-1.amazonaws.com/123456789012/tokenim-BatchQueue-1"},
+		{"arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo", "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo"},
+		{"arn:aws:sns:us-east-1:123456789012:topic", ""},
+		{"arn:aws:sqs:us-east-1::q", ""},
+		{"", ""},
+	} {
+		got, err := sqsqueue.QueueURL(tc.arn)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("QueueURL(%q) = %q, %v; want %q", tc.arn, got, err, tc.want)
+		}
+	}
+}
+
+// TestRedeliver: on the emulator, a received message rescheduled after 0
+// is visible again at once, one rescheduled after a minute is not, and a
+// stale receipt is reported, not hidden. The queue's own visibility
+// timeout (30 s) would hide both for the whole test.
+func TestRedeliver(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	url := newQueue(t, c)
+	q := sqsqueue.New(c, url)
+	for _, body := range []string{"now", "later"} {
+		if err := q.Send(ctx, queue.Message{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	attrs, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := attrs.Attributes[string(types.QueueAttributeNameQueueArn)]
+	var rs []queue.Redelivery
+	for poll := 0; poll < 5 && len(rs) < 2; poll++ {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			after := time.Minute
+			if aws.ToString(m.Body) == "now" {
+				after = 0
+			}
+			rs = append(rs, queue.Redelivery{Record: queue.Record{ID: aws.ToString(m.MessageId), Source: arn, Receipt: aws.ToString(m.ReceiptHandle)}, After: after})
+		}
+	}
+	if len(rs) != 2 {
+		t.Fatalf("received %d messages, want 2", len(rs))
+	}
+	if err := sqsqueue.NewVisibility(c).Redeliver(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, c, url, 2); !slices.Equal(got, []string{"now"}) {
+		t.Fatalf("visible after rescheduling: %v, want [now]", got)
+	}
+	bad := []queue.Redelivery{{Record: queue.Record{ID: "x", Source: "not an arn", Receipt: "r"}}}
+	if err := sqsqueue.NewVisibility(c).Redeliver(ctx, bad); err == nil {
+		t.Fatal("a record without a queue ARN was accepted")
+	}
+}
+
+// TestSendFIFO: on a FIFO queue, messages carry their group and
+// deduplication id: a group's messages come back in the order sent (a
+// batch's entries in their order, then the next call's), and a message
+// sent again with a deduplication id already used is dropped.
+func TestSendFIFO(t *testing.T) {
+	c := client(t)
+	name := sanitize("sqsqueue-fifo-"+time.Now().Format("150405.000000000")) + ".fifo"
+	out, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: &name,
+		Attributes: map[string]string{"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(out.QueueUrl)
+	t.Cleanup(func() {
+		c.DeleteQueue(context.WithoutCancel(context.Background()), &sqs.DeleteQueueInput{QueueUrl: &url})
+	})
+	q := sqsqueue.New(c, url)
+	ctx := context.Background()
+	msg := func(g string, n int) queue.Message {
+		return queue.Message{Body: fmt.Sprintf("%s%d", g, n), Group: g, DedupID: fmt.Sprintf("%s-%d", g, n)}
+	}
+	if refused, err := q.SendBatch(ctx, []queue.Message{msg("a", 1), msg("b", 1), msg("a", 2)}); err != nil || len(refused) > 0 {
+		t.Fatalf("send batch: %v %v", refused, err)
+	}
+	for _, m := range []queue.Message{msg("a", 2), msg("a", 3), msg("b", 2)} { // a2 again: dropped
+		if err := q.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string][]string{}
+	total, extra := 0, 0 // one more poll after the 5 expected: no duplicate
+	for poll := 0; poll < 10 && extra < 1; poll++ {
+		if total >= 5 {
+			extra++
+		}
+		r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameMessageGroupId}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Messages {
+			g := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]
+			got[g] = append(got[g], aws.ToString(m.Body))
+			total++
+			if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string][]string{"a": {"a1", "a2", "a3"}, "b": {"b1", "b2"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("received %v, want %v", got, want)
 	}
 }

@@ -33,7 +33,8 @@ func Records(ev events.SQSEvent) []queue.Record {
 	recs := make([]queue.Record, len(ev.Records))
 	for i, m := range ev.Records {
 		n, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]) // absent: 0
-		recs[i] = queue.Record{ID: m.MessageId, Body: m.Body, Attributes: m.Attributes, ReceiveCount: n}
+		recs[i] = queue.Record{ID: m.MessageId, Body: m.Body, Attributes: m.Attributes, ReceiveCount: n,
+			Source: m.EventSourceARN, Receipt: m.ReceiptHandle}
 	}
 	return recs
 }

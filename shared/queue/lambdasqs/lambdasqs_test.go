@@ -27,7 +27,8 @@ func TestHandler(t *testing.T) {
 	}{
 		{"none failed", []events.SQSMessage{{MessageId: "a", Body: "ok"}}, []events.SQSBatchItemFailure{}},
 		{"failed and malformed", []events.SQSMessage{
-			{MessageId: "a", Body: "fail", Attributes: map[string]string{"ApproximateReceiveCount": "3"}},
+			{MessageId: "a", Body: "fail", Attributes: map[string]string{"ApproximateReceiveCount": "3"},
+				ReceiptHandle: "rh-a", EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:q"},
 			{MessageId: "b", Body: "malformed"},
 			{MessageId: "c", Body: "ok"},
 		}, []events.SQSBatchItemFailure{{ItemIdentifier: "a"}}},
@@ -61,7 +62,7 @@ func TestHandler(t *testing.T) {
 				t.Fatalf("failures %+v, want %+v (%s)", resp.BatchItemFailures, tc.want, out)
 			}
 			for _, m := range tc.records {
-				want := queue.Record{ID: m.MessageId, Body: m.Body, Attributes: m.Attributes}
+				want := queue.Record{ID: m.MessageId, Body: m.Body, Attributes: m.Attributes, Receipt: m.ReceiptHandle, Source: m.EventSourceARN}
 				if m.Attributes["ApproximateReceiveCount"] == "3" {
 					want.ReceiveCount = 3
 				}

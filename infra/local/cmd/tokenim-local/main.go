@@ -54,6 +54,7 @@ func run() int {
 	concurrency := flag.Int("concurrency", conc, "sandboxes per function (TOKENIM_CONCURRENCY)")
 	seed := flag.Bool("seed", true, "create an admin credential, demo users and a demo group")
 	check := flag.Bool("check", false, "only check that no other instance runs and the ports are free")
+	eventTap := flag.Bool("event-tap", os.Getenv("TOKENIM_EVENT_TAP") != "0", "list the events put on the template's buses at GET /_local/events (TOKENIM_EVENT_TAP=0 turns it off)")
 	quiet := flag.Bool("quiet", os.Getenv("TOKENIM_QUIET") != "", "do not print function logs (TOKENIM_QUIET)")
 	// Locally the template's Cognito user pool is stood in for by default,
 	// so the sign-up flows run without AWS (docs/local.md).
@@ -91,10 +92,13 @@ func run() int {
 		return 2
 	}
 	defer unlock()
-	for _, a := range []string{*restAddr, *wsAddr} {
-		if l, err := net.Listen("tcp", a); err != nil {
-			return fail("%s is in use (%v): is another TokenIM or program on it? Set TOKENIM_REST_ADDR / TOKENIM_WS_ADDR to use other ports", a, err)
+	for _, a := range []*string{restAddr, wsAddr} {
+		if l, err := net.Listen("tcp", *a); err != nil {
+			return fail("%s is in use (%v): is another TokenIM or program on it? Set TOKENIM_REST_ADDR / TOKENIM_WS_ADDR to use other ports", *a, err)
 		} else {
+			// Port 0 becomes the free port found here: PushRecorderUrl
+			// below must name the port the gateway will listen on.
+			*a = l.Addr().String()
 			l.Close()
 		}
 	}
@@ -114,8 +118,14 @@ func run() int {
 	}
 	var out = os.Stderr
 	demo := &local.Demo{}
+	// Would-be pushes are recorded here (docs/push.md, "Locally").
+	if _, ok := params["PushRecorderUrl"]; !ok {
+		params["PushRecorderUrl"] = "http://" + *restAddr + local.PushPrefix
+	}
 	opts := local.Options{Template: tmpl, AWS: cfg, Endpoint: endpoint, Prefix: *prefix, RESTAddr: *restAddr, WSAddr: *wsAddr,
-		BinDir: *binDir, Concurrency: *concurrency, Output: out, Log: log, Extra: map[string]http.Handler{"/demo": demo}, Params: params}
+		BinDir: *binDir, Concurrency: *concurrency, Output: out, Log: log, Extra: map[string]http.Handler{"/demo": demo,
+			"/docs":          local.APIDocs(filepath.Join(*state, "docs"), filepath.Join(root, "docs", "openapi.yaml")),
+			local.PushPrefix: &local.PushRecorder{}}, Params: params, EventTap: *eventTap}
 	if *quiet {
 		opts.Output = devNull{}
 	}
@@ -168,6 +178,7 @@ func banner(info local.Info, infoPath string, s *local.Stack) {
 	fmt.Fprintf(&b, "  REST API       %s/v1/...\n", info.RESTURL)
 	fmt.Fprintf(&b, "  WebSocket      %s/?token=<user token>\n", info.WebSocketURL)
 	fmt.Fprintf(&b, "  Demo client    %s/demo/\n", info.RESTURL)
+	fmt.Fprintf(&b, "  API reference  %s/docs/\n", info.RESTURL)
 	if info.Admin.KeyID != "" {
 		fmt.Fprintf(&b, "\n  Admin credential (client_id / client_secret):\n    %s\n    %s\n", info.Admin.KeyID, info.Admin.Secret)
 		fmt.Fprintf(&b, "  Admin token:  curl -s -d grant_type=client_credentials -u %s:<secret> %s/v1/auth/token\n", info.Admin.KeyID, info.RESTURL)

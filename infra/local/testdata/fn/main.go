@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,11 @@ func main() {
 	if os.Getenv("FN_INIT_FAIL") != "" {
 		fmt.Fprintln(os.Stderr, "init failing on purpose")
 		os.Exit(3)
+	}
+	// A slow init (a secret read from a busy emulator): Lambda gives init
+	// its own budget, apart from the invocation's timeout.
+	if ms, err := strconv.Atoi(os.Getenv("FN_INIT_SLEEP_MS")); err == nil && ms > 0 {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
 	lambda.Start(handle)
 }
@@ -44,6 +50,13 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	if probe.HTTPMethod != "" {
 		return rest(probe.Path, raw)
+	}
+	if probe.Records != nil && strings.Contains(string(probe.Records[0]), `"aws:dynamodb"`) {
+		var ev events.DynamoDBEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		return dynamodb(ev)
 	}
 	if probe.Records != nil {
 		var ev events.SQSEvent
@@ -85,6 +98,45 @@ func sqs(ev events.SQSEvent) (events.SQSEventResponse, error) {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: "no-such-id"})
 		case strings.HasPrefix(m.Body, "fail"):
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// dynamodb prints every stream record it gets and fails as the record's
+// "mode" attribute asks: "fail" is reported as a batch item failure,
+// "error" fails the whole invocation, "fail-once:<file>" and
+// "error-once:<file>" do so only while <file> does not exist (creating it),
+// so a retry succeeds whichever sandbox runs it.
+func dynamodb(ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var resp events.DynamoDBEventResponse
+	batch := fmt.Sprint(time.Now().UnixNano())
+	fmt.Printf("stream invocation n=%d batch=%s\n", len(ev.Records), batch)
+	for i, r := range ev.Records {
+		c := r.Change
+		fmt.Printf("stream record pk=%s sk=%s event=%s idx=%d n=%d batch=%s seq=%s source=%s region=%s view=%s\n", c.Keys["pk"].String(), c.Keys["sk"].String(),
+			r.EventName, i, len(ev.Records), batch, c.SequenceNumber, r.EventSourceArn, r.AWSRegion, c.StreamViewType)
+	}
+	for _, r := range ev.Records {
+		mode := ""
+		if m, ok := r.Change.NewImage["mode"]; ok {
+			mode = m.String()
+		}
+		kind, file, _ := strings.Cut(mode, "-once:")
+		if file != "" {
+			f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				continue // failed once already
+			}
+			f.Close()
+		} else {
+			kind = mode
+		}
+		switch kind {
+		case "error":
+			return resp, errors.New("stream batch failed")
+		case "fail":
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
 		}
 	}
 	return resp, nil
